@@ -1,0 +1,101 @@
+"""The unit of work and the repositories it hands out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
+from uuid import UUID
+
+from domain.scheduling import Appointment, AppointmentStatus, Busy, PhoneNumber
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppointmentQuery:
+    """Filters for listing appointments; every filter is optional and they combine with AND.
+
+    `starts_from` is inclusive, `starts_before` exclusive; results are ordered by start time.
+    """
+
+    phone: PhoneNumber | None = None
+    status: AppointmentStatus | None = None
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    total: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdempotencyRecord:
+    """The first result of a request made with an idempotency key.
+
+    `scope` separates clients (one per API key); `fingerprint` identifies the request body.
+    """
+
+    scope: str
+    key: str
+    fingerprint: str
+    appointment_id: UUID
+    created_at: datetime
+
+
+class AppointmentRepository(Protocol):
+    async def add(self, appointment: Appointment) -> None: ...
+
+    async def update(self, appointment: Appointment) -> None:
+        """Store the appointment's new state (status, slot, timestamps)."""
+        ...
+
+    async def get(self, appointment_id: UUID, *, for_update: bool = False) -> Appointment | None:
+        """The appointment, or None. `for_update` locks it until the unit of work ends."""
+        ...
+
+    async def busy_between(
+        self, provider_ids: Sequence[str], start: datetime, end: datetime
+    ) -> list[Busy]:
+        """Booked time of these providers overlapping [start, end)."""
+        ...
+
+    async def find(self, query: AppointmentQuery) -> Page[Appointment]: ...
+
+
+class IdempotencyRecords(Protocol):
+    async def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
+
+    async def add(self, record: IdempotencyRecord) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Rolls back on exit unless `commit` was called.
+
+    `commit` turns constraint violations into domain errors: the no-overlap constraint
+    into `SlotTaken`, a duplicate idempotency key into `DuplicateIdempotencyKey`.
+    Losing the database raises `StorageUnavailable`, whichever method noticed.
+    """
+
+    appointments: AppointmentRepository
+    idempotency: IdempotencyRecords
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

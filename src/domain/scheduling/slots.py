@@ -1,0 +1,161 @@
+"""Slots and their computation: practice hours, minus closures, bookings and the past."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from domain.scheduling.errors import (
+    BeyondHorizon,
+    InvalidInput,
+    SlotInPast,
+    SlotNotOffered,
+)
+from domain.scheduling.practice import Practice, Provider, Service
+
+SLOT_ID_SEPARATOR = "@"
+_SLOT_TIME_FORMAT = "%Y-%m-%dT%H:%MZ"
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A provider's time for one service. `start` and `end` are aware UTC datetimes."""
+
+    provider_id: str
+    service_id: str
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("slot times must be timezone-aware")
+        if self.end <= self.start:
+            raise ValueError("a slot must end after it starts")
+
+    @property
+    def id(self) -> str:
+        return slot_id(self.provider_id, self.start)
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.start < end and start < self.end
+
+
+def slot_id(provider_id: str, start: datetime) -> str:
+    """Stable, readable id: `dr-lee@2026-11-26T14:00Z` (start in UTC, to the minute)."""
+    return f"{provider_id}{SLOT_ID_SEPARATOR}{start.astimezone(UTC).strftime(_SLOT_TIME_FORMAT)}"
+
+
+def parse_slot_id(value: str) -> tuple[str, datetime]:
+    """Inverse of `slot_id`; raises `InvalidInput` for anything else."""
+    provider_id, sep, stamp = value.rpartition(SLOT_ID_SEPARATOR)
+    try:
+        if not sep or not provider_id:
+            raise ValueError(value)
+        start = datetime.strptime(stamp, _SLOT_TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        raise InvalidInput(
+            "That slot id is not valid; ids look like 'dr-lee@2026-11-26T14:00Z'.",
+            field="slot_id",
+        ) from None
+    return provider_id, start
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """A provider's booked time, as the slot computation needs it."""
+
+    provider_id: str
+    start: datetime
+    end: datetime
+
+
+def candidate_slots(
+    practice: Practice, provider: Provider, service: Service, day: date
+) -> Iterator[Slot]:
+    """Every slot the practice's grid offers `provider` for `service` on local `day`.
+
+    Starts step by `practice.slot_step` from each opening time; a slot must end by
+    closing time. Wall-clock times that do not exist (the spring-forward gap) are
+    skipped; ambiguous ones (fall-back) take their first occurrence.
+    """
+    zone = practice.time_zone
+    for interval in practice.open_intervals(provider, day):
+        local = datetime.combine(day, interval.opens)
+        closes = datetime.combine(day, interval.closes)
+        while local + service.duration <= closes:
+            start = local.replace(tzinfo=zone).astimezone(UTC)
+            if start.astimezone(zone).replace(tzinfo=None) == local:
+                yield Slot(provider.id, service.id, start, start + service.duration)
+            local += practice.slot_step
+
+
+def open_slots(
+    practice: Practice,
+    *,
+    service_id: str,
+    provider_id: str | None,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    busy: Iterable[Busy],
+    limit: int,
+) -> list[Slot]:
+    """Open slots starting in [start, end), earliest first, at most `limit`.
+
+    Slots in the past, beyond the booking horizon, or overlapping `busy` are left out.
+    """
+    providers = (
+        [practice.check_offers(provider_id, service_id)[0]]
+        if provider_id is not None
+        else practice.providers_for(service_id)
+    )
+    service = practice.service(service_id)
+    start, end = max(start, now), min(end, now + practice.booking_horizon)
+    if start >= end or limit <= 0:
+        return []
+    busy_by_provider: dict[str, list[Busy]] = {}
+    for b in busy:
+        busy_by_provider.setdefault(b.provider_id, []).append(b)
+    zone = practice.time_zone
+    first_day = start.astimezone(zone).date()
+    last_day = end.astimezone(zone).date()
+    found: list[Slot] = []
+    day = first_day
+    while day <= last_day:
+        day_slots = [
+            slot
+            for provider in providers
+            for slot in candidate_slots(practice, provider, service, day)
+            if start <= slot.start < end
+            and not any(slot.overlaps(b.start, b.end) for b in busy_by_provider.get(provider.id, ()))
+        ]
+        day_slots.sort(key=lambda s: (s.start, s.provider_id))
+        found.extend(day_slots)
+        if len(found) >= limit:
+            return found[:limit]
+        day += timedelta(days=1)
+    return found
+
+
+def offered_slot(
+    practice: Practice, *, slot_id_value: str, service_id: str, now: datetime
+) -> Slot:
+    """The slot a client named, checked against every rule but availability.
+
+    Availability (no overlap with another booking) is the database's to enforce.
+    """
+    provider_id, start = parse_slot_id(slot_id_value)
+    provider, service = practice.check_offers(provider_id, service_id)
+    if start <= now:
+        raise SlotInPast("That time has already passed.")
+    if start > now + practice.booking_horizon:
+        days = practice.booking_horizon.days
+        raise BeyondHorizon(f"We only book up to {days} days ahead.")
+    day = start.astimezone(practice.time_zone).date()
+    for slot in candidate_slots(practice, provider, service, day):
+        if slot.start == start:
+            return slot
+    raise SlotNotOffered(
+        f"{provider.name} isn't available for {service.name.lower()} at that time."
+    )
