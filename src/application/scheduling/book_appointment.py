@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from application.errors import DuplicateIdempotencyKey
 from application.ports import Clock, IdempotencyRecord, UnitOfWorkFactory
 from domain.scheduling import (
-    Practice,
     Appointment,
     AppointmentNotFound,
     Channel,
     IdempotencyConflict,
     Patient,
     PhoneNumber,
+    Practice,
     offered_slot,
 )
 
@@ -68,7 +68,9 @@ class BookAppointmentHandler:
             if replay is not None:
                 return replay
         now = self._clock.now()
-        phone = PhoneNumber.parse(command.patient_phone, default_region=self._practice.default_region)
+        phone = PhoneNumber.parse(
+            command.patient_phone, default_region=self._practice.default_region
+        )
         patient = Patient(command.patient_name, phone)
         slot = offered_slot(
             self._practice, slot_id_value=command.slot_id, service_id=command.service_id, now=now

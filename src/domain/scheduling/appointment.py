@@ -68,9 +68,13 @@ class Appointment:
 
     def _ensure_changeable(self, now: datetime, verb: str) -> None:
         if self.status is not AppointmentStatus.BOOKED:
-            raise AppointmentNotChangeable(f"That appointment is already cancelled; I can't {verb} it.")
+            raise AppointmentNotChangeable(
+                f"That appointment is already cancelled; I can't {verb} it."
+            )
         if self.slot.start <= now:
-            raise AppointmentNotChangeable(f"That appointment has already started; I can't {verb} it.")
+            raise AppointmentNotChangeable(
+                f"That appointment has already started; I can't {verb} it."
+            )
 
     def cancel(self, now: datetime) -> None:
         """Only a booked appointment that has not started can be cancelled."""

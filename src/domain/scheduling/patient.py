@@ -18,7 +18,9 @@ class PhoneNumber:
     e164: str
 
     def __post_init__(self) -> None:
-        if not (self.e164.startswith("+") and self.e164[1:].isdigit() and 8 <= len(self.e164) <= 16):
+        if not (
+            self.e164.startswith("+") and self.e164[1:].isdigit() and 8 <= len(self.e164) <= 16
+        ):
             raise InvalidInput("That doesn't look like a phone number.", field="phone")
 
     @classmethod

@@ -118,8 +118,5 @@ class Practice:
             return tuple(practice_hours)
         own = provider.hours.get(weekday, ())
         return tuple(
-            common
-            for a in practice_hours
-            for b in own
-            if (common := a.intersect(b)) is not None
+            common for a in practice_hours for b in own if (common := a.intersect(b)) is not None
         )

@@ -128,7 +128,9 @@ def open_slots(
             for provider in providers
             for slot in candidate_slots(practice, provider, service, day)
             if start <= slot.start < end
-            and not any(slot.overlaps(b.start, b.end) for b in busy_by_provider.get(provider.id, ()))
+            and not any(
+                slot.overlaps(b.start, b.end) for b in busy_by_provider.get(provider.id, ())
+            )
         ]
         day_slots.sort(key=lambda s: (s.start, s.provider_id))
         found.extend(day_slots)
@@ -138,9 +140,7 @@ def open_slots(
     return found
 
 
-def offered_slot(
-    practice: Practice, *, slot_id_value: str, service_id: str, now: datetime
-) -> Slot:
+def offered_slot(practice: Practice, *, slot_id_value: str, service_id: str, now: datetime) -> Slot:
     """The slot a client named, checked against every rule but availability.
 
     Availability (no overlap with another booking) is the database's to enforce.

@@ -1,0 +1,78 @@
+"""The `frontdesk` command: serve the API and phone webhooks, migrate the database."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from adapters.practice_file import PracticeFileError
+from adapters.sql import upgrade_to_head
+from entrypoints.container import Container
+
+log = logging.getLogger("frontdesk")
+
+
+def _serve(container: Container, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from entrypoints.http.app import create_app
+
+    settings = container.settings()
+    container.practice()  # fail now, naming the key, rather than on the first request
+    if settings.embedded_database:
+        log.info(
+            "no DATABASE_URL: using the embedded SQLite file under %s", settings.frontdesk_data_dir
+        )
+        upgrade_to_head(settings.resolved_database_url())
+    uvicorn.run(
+        create_app(container),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _migrate(container: Container) -> int:
+    upgrade_to_head(container.settings().resolved_database_url())
+    print("database is at the latest migration")
+    return 0
+
+
+def _check_practice(container: Container) -> int:
+    practice = container.practice()
+    print(
+        f"{practice.name}: {len(practice.providers)} providers, "
+        f"{len(practice.services)} services, time zone {practice.time_zone.key}"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="frontdesk", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP server (API, webhooks, media stream)")
+    serve.add_argument("--host", help="interface to bind (default: HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default: PORT or 8000)")
+    commands.add_parser("migrate", help="upgrade the database to the latest migration")
+    commands.add_parser("check-practice", help="validate PRACTICE_FILE and summarise it")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    container = Container()
+    try:
+        if args.command == "serve":
+            return _serve(container, args.host, args.port)
+        if args.command == "migrate":
+            return _migrate(container)
+        return _check_practice(container)
+    except PracticeFileError as exc:
+        print(f"frontdesk: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

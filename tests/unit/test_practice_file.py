@@ -1,0 +1,68 @@
+"""The practice file: the sample loads, and every mistake names its key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.practice_file import PracticeFileError, load_practice
+from entrypoints.settings import DEFAULT_PRACTICE_FILE
+
+SAMPLE = DEFAULT_PRACTICE_FILE.read_text()
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "practice.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_sample_dental_office_loads() -> None:
+    practice = load_practice(DEFAULT_PRACTICE_FILE)
+    assert practice.name == "Bright Smile Dental"
+    assert sorted(p.title for p in practice.providers.values()) == [
+        "Dental Hygienist",
+        "Dentist",
+        "Dentist",
+    ]
+    assert set(practice.services) == {"cleaning", "checkup", "consultation"}
+    assert practice.services["cleaning"].duration == timedelta(minutes=60)
+    assert practice.front_desk_phone == "+12125550142"
+
+
+def test_the_default_region_can_be_overridden() -> None:
+    assert load_practice(DEFAULT_PRACTICE_FILE, default_region="GB").default_region == "GB"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('time_zone = "America/New_York"', 'time_zone = "Mars/Olympus"', "practice.time_zone"),
+        ('monday = ["08:00-12:00", "13:00-17:00"]', 'monday = ["12:00-08:00"]', "practice.hours.monday"),
+        ('monday = ["08:00-12:00", "13:00-17:00"]', 'monday = ["8am-noon"]', "practice.hours.monday"),
+        ('services = ["cleaning", "checkup"]', 'services = ["cleaning", "whitening"]', "providers[2].services"),
+        ("duration_minutes = 60", "duration_minutes = 0", "services[0].duration_minutes"),
+        ("booking_horizon_days = 60", "booking_horizon_days = 60\ncolour = 'blue'", "practice.colour"),
+        ('front_desk_phone = "+12125550142"', 'front_desk_phone = "call us"', "practice.front_desk_phone"),
+        ('id = "checkup"', 'id = "cleaning"', "services[1].id"),
+    ],
+)
+def test_a_broken_file_names_the_key_and_the_problem(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    assert old in SAMPLE
+    with pytest.raises(PracticeFileError) as exc:
+        load_practice(write(tmp_path, SAMPLE.replace(old, new, 1)))
+    assert message in str(exc.value)
+
+
+def test_a_file_that_is_not_toml_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(PracticeFileError, match="not valid TOML"):
+        load_practice(write(tmp_path, "[practice\nname="))
+
+
+def test_a_missing_file_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(PracticeFileError, match="cannot read"):
+        load_practice(tmp_path / "nope.toml")
