@@ -1,0 +1,119 @@
+"""A phone call's record. Transitions are methods; the record is what operators read later."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class CallStatus(StrEnum):
+    RINGING = "ringing"
+    IN_PROGRESS = "in_progress"
+    ENDED = "ended"
+
+
+class EndReason(StrEnum):
+    CALLER_HUNG_UP = "caller_hung_up"
+    AGENT_ENDED = "agent_ended"
+    TRANSFERRED = "transferred"
+    AGENT_FAILED = "agent_failed"
+    AGENT_UNAVAILABLE = "agent_unavailable"
+    STREAM_LOST = "stream_lost"
+    REJECTED = "rejected"
+
+
+class NextStep(StrEnum):
+    """What Twilio should do once our media stream closes."""
+
+    HANG_UP = "hang_up"
+    TRANSFER = "transfer"
+    APOLOGISE = "apologise"
+
+
+class Speaker(StrEnum):
+    CALLER = "caller"
+    AGENT = "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    speaker: Speaker
+    text: str
+    at: datetime
+    interrupted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToolInvocation:
+    """One function call the agent made: `outcome` is "ok" or an error code."""
+
+    name: str
+    arguments: str
+    outcome: str
+    result: str
+    at: datetime
+    duration_ms: float
+
+
+@dataclass(slots=True, eq=False)
+class Call:
+    """A call, from the webhook that admitted it to Twilio's final status callback.
+
+    Numbers are stored as Twilio sent them (E.164 for phones, or e.g. "anonymous").
+    """
+
+    sid: str
+    from_number: str
+    to_number: str
+    started_at: datetime
+    status: CallStatus = CallStatus.RINGING
+    next_step: NextStep = NextStep.HANG_UP
+    ended_at: datetime | None = None
+    end_reason: EndReason | None = None
+    twilio_status: str | None = None
+    duration_s: int | None = None
+    turns: list[Turn] = field(default_factory=list)
+    tool_invocations: list[ToolInvocation] = field(default_factory=list)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status is not CallStatus.ENDED
+
+    def connect(self) -> None:
+        """The media stream opened: the conversation has begun."""
+        if self.status is CallStatus.RINGING:
+            self.status = CallStatus.IN_PROGRESS
+
+    def hear(self, turn: Turn) -> None:
+        self.turns.append(turn)
+
+    def mark_last_agent_turn_interrupted(self) -> None:
+        """The caller spoke over the agent: its latest turn did not finish playing."""
+        for i in range(len(self.turns) - 1, -1, -1):
+            turn = self.turns[i]
+            if turn.speaker is Speaker.AGENT:
+                if not turn.interrupted:
+                    self.turns[i] = Turn(turn.speaker, turn.text, turn.at, interrupted=True)
+                return
+
+    def record_tool(self, invocation: ToolInvocation) -> None:
+        self.tool_invocations.append(invocation)
+
+    def plan(self, step: NextStep) -> None:
+        """Set what happens once the stream closes (transfer, hang up, apologise)."""
+        self.next_step = step
+
+    def end(self, reason: EndReason, at: datetime) -> None:
+        """End the call once; later calls keep the first reason (it is the true one)."""
+        if self.status is CallStatus.ENDED:
+            return
+        self.status = CallStatus.ENDED
+        self.end_reason = reason
+        self.ended_at = at
+
+    def complete(self, twilio_status: str, duration_s: int | None, at: datetime) -> None:
+        """Twilio's final status callback: the call is over whatever we thought."""
+        self.twilio_status = twilio_status
+        self.duration_s = duration_s
+        self.end(EndReason.CALLER_HUNG_UP, at)
