@@ -1,0 +1,185 @@
+"""Repositories: domain objects in, domain objects out; rows never leave this module."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Executable, Row, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.sql.errors import translated_errors
+from adapters.sql.tables import appointments, idempotency_keys
+from application.ports import AppointmentQuery, IdempotencyRecord, Page
+from domain.scheduling import (
+    Appointment,
+    AppointmentStatus,
+    Busy,
+    Channel,
+    Patient,
+    PhoneNumber,
+    Slot,
+)
+
+
+class PendingWrites:
+    """Writes queued by the repositories of one unit of work.
+
+    They reach the database on `flush`: before any read in the same unit of work, and
+    at commit. Idempotency keys go first, so of two requests repeating one key, the
+    second collides on the key (and is replayed) rather than on the slot.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._keys: list[Executable] = []
+        self._rows: list[Executable] = []
+
+    def add(self, statement: Executable, *, idempotency_key: bool = False) -> None:
+        (self._keys if idempotency_key else self._rows).append(statement)
+
+    async def flush(self) -> None:
+        """Execute what is queued; constraint violations surface here, translated."""
+        async with translated_errors():
+            while self._keys or self._rows:
+                statement = (self._keys or self._rows).pop(0)
+                await self._session.execute(statement)
+
+
+def _appointment_values(appointment: Appointment) -> dict[str, Any]:
+    return {
+        "patient_name": appointment.patient.name,
+        "patient_phone": appointment.patient.phone.e164,
+        "provider_id": appointment.slot.provider_id,
+        "service_id": appointment.slot.service_id,
+        "starts_at": appointment.slot.start,
+        "ends_at": appointment.slot.end,
+        "status": appointment.status.value,
+        "channel": appointment.channel.value,
+        "call_sid": appointment.call_sid,
+        "created_at": appointment.created_at,
+        "updated_at": appointment.updated_at,
+        "cancelled_at": appointment.cancelled_at,
+    }
+
+
+def _appointment(row: Row[Any]) -> Appointment:
+    return Appointment(
+        id=row.id,
+        patient=Patient(row.patient_name, PhoneNumber(row.patient_phone)),
+        slot=Slot(row.provider_id, row.service_id, row.starts_at, row.ends_at),
+        status=AppointmentStatus(row.status),
+        channel=Channel(row.channel),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        cancelled_at=row.cancelled_at,
+        call_sid=row.call_sid,
+    )
+
+
+class SqlAlchemyAppointmentRepository:
+    def __init__(self, session: AsyncSession, writes: PendingWrites) -> None:
+        self._session, self._writes = session, writes
+
+    async def add(self, appointment: Appointment) -> None:
+        self._writes.add(
+            insert(appointments).values(id=appointment.id, **_appointment_values(appointment))
+        )
+
+    async def update(self, appointment: Appointment) -> None:
+        self._writes.add(
+            update(appointments)
+            .where(appointments.c.id == appointment.id)
+            .values(**_appointment_values(appointment))
+        )
+
+    async def get(self, appointment_id: UUID, *, for_update: bool = False) -> Appointment | None:
+        """`for_update` is `SELECT ... FOR UPDATE` on Postgres; SQLite's transactions
+        already hold the write lock (`BEGIN IMMEDIATE`), so there it changes nothing."""
+        statement = select(appointments).where(appointments.c.id == appointment_id)
+        if for_update:
+            statement = statement.with_for_update()
+        await self._writes.flush()
+        async with translated_errors():
+            row = (await self._session.execute(statement)).first()
+        return _appointment(row) if row is not None else None
+
+    async def busy_between(
+        self, provider_ids: Sequence[str], start: datetime, end: datetime
+    ) -> list[Busy]:
+        if not provider_ids:
+            return []
+        statement = (
+            select(appointments.c.provider_id, appointments.c.starts_at, appointments.c.ends_at)
+            .where(
+                appointments.c.status == AppointmentStatus.BOOKED.value,
+                appointments.c.provider_id.in_(list(provider_ids)),
+                appointments.c.starts_at < end,
+                appointments.c.ends_at > start,
+            )
+            .order_by(appointments.c.starts_at)
+        )
+        await self._writes.flush()
+        async with translated_errors():
+            rows = (await self._session.execute(statement)).all()
+        return [Busy(row.provider_id, row.starts_at, row.ends_at) for row in rows]
+
+    async def find(self, query: AppointmentQuery) -> Page[Appointment]:
+        conditions = []
+        if query.phone is not None:
+            conditions.append(appointments.c.patient_phone == query.phone.e164)
+        if query.status is not None:
+            conditions.append(appointments.c.status == query.status.value)
+        if query.starts_from is not None:
+            conditions.append(appointments.c.starts_at >= query.starts_from)
+        if query.starts_before is not None:
+            conditions.append(appointments.c.starts_at < query.starts_before)
+        count = select(func.count()).select_from(appointments).where(*conditions)
+        page = (
+            select(appointments)
+            .where(*conditions)
+            .order_by(appointments.c.starts_at, appointments.c.id)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        await self._writes.flush()
+        async with translated_errors():
+            total = (await self._session.execute(count)).scalar_one()
+            rows = (await self._session.execute(page)).all()
+        return Page(items=[_appointment(row) for row in rows], total=total)
+
+
+class SqlAlchemyIdempotencyRecords:
+    def __init__(self, session: AsyncSession, writes: PendingWrites) -> None:
+        self._session, self._writes = session, writes
+
+    async def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        statement = select(idempotency_keys).where(
+            idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+        )
+        await self._writes.flush()
+        async with translated_errors():
+            row = (await self._session.execute(statement)).first()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            scope=row.scope,
+            key=row.key,
+            fingerprint=row.fingerprint,
+            appointment_id=row.appointment_id,
+            created_at=row.created_at,
+        )
+
+    async def add(self, record: IdempotencyRecord) -> None:
+        self._writes.add(
+            insert(idempotency_keys).values(
+                scope=record.scope,
+                key=record.key,
+                fingerprint=record.fingerprint,
+                appointment_id=record.appointment_id,
+                created_at=record.created_at,
+            ),
+            idempotency_key=True,
+        )

@@ -1,0 +1,71 @@
+"""The SQL unit of work: one session, one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.sql.database import Database
+from adapters.sql.errors import translate, translated_errors
+from adapters.sql.repositories import (
+    PendingWrites,
+    SqlAlchemyAppointmentRepository,
+    SqlAlchemyIdempotencyRecords,
+)
+
+
+class SqlAlchemyUnitOfWork:
+    """`application.ports.UnitOfWork` over SQLAlchemy. Make a fresh one per use case.
+
+    Errors are translated in `adapters.sql.errors`: the overlap rule becomes `SlotTaken`,
+    a repeated idempotency key `DuplicateIdempotencyKey`, a lost database
+    `StorageUnavailable` — at commit, or earlier where Postgres reports them.
+    """
+
+    appointments: SqlAlchemyAppointmentRepository
+    idempotency: SqlAlchemyIdempotencyRecords
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._session: AsyncSession | None = None
+        self._writes: PendingWrites | None = None
+        self._committed = False
+
+    async def __aenter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("a unit of work is entered once")
+        self._session = self._database.session()
+        self._writes = PendingWrites(self._session)
+        self.appointments = SqlAlchemyAppointmentRepository(self._session, self._writes)
+        self.idempotency = SqlAlchemyIdempotencyRecords(self._session, self._writes)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            if not self._committed:
+                await self._session.rollback()
+            await self._session.close()
+        except Exception as error:
+            # An error already on its way out matters more than a failed rollback.
+            if exc is not None:
+                return
+            replacement = translate(error)
+            if replacement is None:
+                raise
+            raise replacement from error
+
+    async def commit(self) -> None:
+        assert self._session is not None, "enter the unit of work first"
+        assert self._writes is not None
+        await self._writes.flush()
+        async with translated_errors():
+            await self._session.commit()
+        self._committed = True
