@@ -4,6 +4,8 @@ from application.ports.clock import Clock
 from application.ports.unit_of_work import (
     AppointmentQuery,
     AppointmentRepository,
+    CallQuery,
+    CallRepository,
     IdempotencyRecord,
     IdempotencyRecords,
     Page,
@@ -47,6 +49,8 @@ __all__ = [
     "AppointmentQuery",
     "AppointmentRepository",
     "CallLeg",
+    "CallQuery",
+    "CallRepository",
     "CallerAudio",
     "CallerDtmf",
     "CallerEvent",

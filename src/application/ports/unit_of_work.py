@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
+from domain.calls import Call, CallStatus
 from domain.scheduling import Appointment, AppointmentStatus, Busy, PhoneNumber
 
 T = TypeVar("T")
@@ -75,6 +76,35 @@ class IdempotencyRecords(Protocol):
     async def add(self, record: IdempotencyRecord) -> None: ...
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallQuery:
+    """Filters for listing calls, newest first; `started_from` inclusive, `started_before` not."""
+
+    status: CallStatus | None = None
+    from_number: str | None = None
+    started_from: datetime | None = None
+    started_before: datetime | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+class CallRepository(Protocol):
+    async def add(self, call: Call) -> None: ...
+
+    async def get(self, call_sid: str, *, for_update: bool = False) -> Call | None:
+        """The call with its turns and tool invocations, or None."""
+        ...
+
+    async def update(self, call: Call) -> None:
+        """Store the call's state; turns and tool invocations are appended, never rewritten
+        (store those beyond the ones already saved)."""
+        ...
+
+    async def find(self, query: CallQuery) -> Page[Call]:
+        """A page of calls without their turns and tool invocations (empty lists)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Rolls back on exit unless `commit` was called.
 
@@ -85,6 +115,7 @@ class UnitOfWork(Protocol):
 
     appointments: AppointmentRepository
     idempotency: IdempotencyRecords
+    calls: CallRepository
 
     async def __aenter__(self) -> Self: ...
 

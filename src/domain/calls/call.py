@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+
+class StreamRefused(Exception):
+    """A media stream that may not attach to the call it names."""
 
 
 class CallStatus(StrEnum):
@@ -21,6 +26,8 @@ class EndReason(StrEnum):
     AGENT_UNAVAILABLE = "agent_unavailable"
     STREAM_LOST = "stream_lost"
     REJECTED = "rejected"
+    TIME_LIMIT = "time_limit"
+    INTERNAL_ERROR = "internal_error"
 
 
 class NextStep(StrEnum):
@@ -73,6 +80,8 @@ class Call:
     end_reason: EndReason | None = None
     twilio_status: str | None = None
     duration_s: int | None = None
+    stream_token_digest: str | None = None
+    """Digest of the one-time token that lets one media stream attach to this call."""
     turns: list[Turn] = field(default_factory=list)
     tool_invocations: list[ToolInvocation] = field(default_factory=list)
 
@@ -80,10 +89,18 @@ class Call:
     def is_live(self) -> bool:
         return self.status is not CallStatus.ENDED
 
-    def connect(self) -> None:
-        """The media stream opened: the conversation has begun."""
-        if self.status is CallStatus.RINGING:
-            self.status = CallStatus.IN_PROGRESS
+    def open_stream(self, token_digest: str) -> None:
+        """Attach the media stream that presents this call's one-time token.
+
+        The token is spent: a replayed or second stream is refused.
+        """
+        expected = self.stream_token_digest
+        if self.status is not CallStatus.RINGING or expected is None:
+            raise StreamRefused("this call's stream was already opened or has ended")
+        if not hmac.compare_digest(expected, token_digest):
+            raise StreamRefused("the stream token does not match the call")
+        self.stream_token_digest = None
+        self.status = CallStatus.IN_PROGRESS
 
     def hear(self, turn: Turn) -> None:
         self.turns.append(turn)

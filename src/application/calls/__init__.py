@@ -1,0 +1,1 @@
+"""Calls: admitting them, running their sessions, and their records."""

@@ -1,0 +1,109 @@
+"""`AnswerCall`: from an opened media stream to a finished call session."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from application.calls.admission import OpenStreamHandler
+from application.calls.session import CallSession, SessionLimits
+from application.errors import StorageUnavailable
+from application.ports import AgentUnavailable, CallLeg, Clock, UnitOfWorkFactory, VoiceAgent
+from application.receptionist.profile import VoiceConfig, receptionist_profile
+from application.receptionist.tool_arguments import tool_catalogue
+from application.receptionist.tools import CallContext, ReceptionistTools
+from application.scheduling import FindAppointments
+from domain.calls import Call, EndReason, NextStep, StreamRefused
+from domain.scheduling import Appointment, AppointmentStatus, InvalidInput, PhoneNumber, Practice
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerCall:
+    """Claim the stream, brief the agent on the caller, and run the session.
+
+    A refused stream is closed without ever contacting the voice agent. An agent that
+    cannot be reached ends the call with an apology (or a transfer, when the practice
+    has a front desk) recorded as the next step.
+    """
+
+    practice: Practice
+    uow: UnitOfWorkFactory
+    clock: Clock
+    voice_agent: VoiceAgent
+    voice: VoiceConfig
+    tools: ReceptionistTools
+    open_stream: OpenStreamHandler
+    limits: SessionLimits
+
+    @property
+    def fallback_step(self) -> NextStep:
+        return NextStep.TRANSFER if self.practice.front_desk_phone else NextStep.APOLOGISE
+
+    async def __call__(self, leg: CallLeg, token: str) -> Call | None:
+        try:
+            call = await self.open_stream(leg.call_sid, token)
+        except StreamRefused as exc:
+            log.warning("media stream refused: %s", exc)
+            await leg.close()
+            return None
+        caller = _caller_phone(call.from_number, self.practice.default_region)
+        context = CallContext(call_sid=call.sid, caller_phone=caller)
+        profile = receptionist_profile(
+            self.practice,
+            now=self.clock.now(),
+            voice=self.voice,
+            tools=tool_catalogue(),
+            caller_appointments=await self._upcoming(caller),
+        )
+        try:
+            connection = await self.voice_agent.connect(profile)
+        except AgentUnavailable as exc:
+            log.error("voice agent unavailable: %s", exc)
+            return await self._give_up(call, leg)
+        session = CallSession(
+            call=call,
+            leg=leg,
+            agent=connection,
+            tools=self.tools,
+            context=context,
+            uow=self.uow,
+            clock=self.clock,
+            limits=self.limits,
+            fallback_step=self.fallback_step,
+        )
+        return await session.run()
+
+    async def _upcoming(self, caller: PhoneNumber | None) -> Sequence[Appointment] | None:
+        if caller is None:
+            return None
+        try:
+            page = await self.tools.find_appointments(
+                FindAppointments(
+                    phone=caller.e164, status=AppointmentStatus.BOOKED, starts_from=self.clock.now()
+                )
+            )
+        except StorageUnavailable:
+            log.warning("could not look up the caller's appointments: database unavailable")
+            return ()
+        return page.items
+
+    async def _give_up(self, call: Call, leg: CallLeg) -> Call:
+        call.plan(self.fallback_step)
+        call.end(EndReason.AGENT_UNAVAILABLE, self.clock.now())
+        try:
+            async with self.uow() as uow:
+                await uow.calls.update(call)
+                await uow.commit()
+        finally:
+            await leg.close()
+        return call
+
+
+def _caller_phone(raw: str, region: str) -> PhoneNumber | None:
+    try:
+        return PhoneNumber.parse(raw, default_region=region)
+    except InvalidInput:
+        return None  # "anonymous", "restricted", a SIP URI...

@@ -1,0 +1,260 @@
+"""`CallSession`: one live call, bridging the caller's leg and the voice agent.
+
+Two pumps move events; tools run as their own tasks so neither direction's audio ever
+waits on the database. Exactly one task (the agent pump) writes to the caller's leg,
+so media, clears and marks keep their order; barge-in's `clear` goes out before
+anything else the pump does for that event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+from application.errors import StorageUnavailable
+from application.ports import (
+    AgentAudio,
+    AgentAudioDone,
+    AgentConnection,
+    AgentFailed,
+    CallerAudio,
+    CallerDtmf,
+    CallerHungUp,
+    CallLeg,
+    Clock,
+    PlaybackMarked,
+    ToolCallRequested,
+    Transcript,
+    UnitOfWorkFactory,
+    UserStartedSpeaking,
+)
+from application.receptionist.tools import CallContext, ReceptionistTools, ToolOutcome
+from domain.calls import Call, EndReason, NextStep, Speaker, ToolInvocation, Turn
+
+log = logging.getLogger(__name__)
+
+_END_REASON_FOR_STEP = {
+    NextStep.HANG_UP: EndReason.AGENT_ENDED,
+    NextStep.TRANSFER: EndReason.TRANSFERRED,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionLimits:
+    goodbye_timeout_s: float = 8.0
+    """Longest wait for the goodbye to play before a hang-up or transfer happens anyway."""
+    tool_timeout_s: float = 10.0
+    tool_drain_timeout_s: float = 3.0
+    """On hang-up, how long running tools may take to finish (commit or roll back)."""
+    max_call_s: float = 30 * 60
+
+
+@dataclass(slots=True)
+class SessionStats:
+    frames_in: int = 0
+    frames_out: int = 0
+    barge_ins: int = 0
+    tool_calls: int = 0
+
+
+class CallSession:
+    """Runs one call to its end and leaves the record finalised, whatever happens."""
+
+    def __init__(
+        self,
+        *,
+        call: Call,
+        leg: CallLeg,
+        agent: AgentConnection,
+        tools: ReceptionistTools,
+        context: CallContext,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        limits: SessionLimits | None = None,
+        fallback_step: NextStep = NextStep.APOLOGISE,
+    ) -> None:
+        self._call, self._leg, self._agent = call, leg, agent
+        self._tools, self._context, self._uow, self._clock = tools, context, uow, clock
+        self._limits = limits or SessionLimits()
+        self._fallback_step = fallback_step
+        self.stats = SessionStats()
+        self._end_reason: EndReason | None = None
+        self._tool_tasks: set[asyncio.Task[None]] = set()
+        self._finisher: asyncio.Task[None] | None = None
+        self._pending_marks: set[str] = set()
+        self._audio_unmarked = False
+        self._turns_done = 0
+        self._turns_played = 0
+        self._played = asyncio.Event()
+
+    @property
+    def call(self) -> Call:
+        return self._call
+
+    async def run(self) -> Call:
+        """Run until the caller hangs up, the agent fails, or a goodbye/transfer plays."""
+        caller = asyncio.create_task(self._caller_pump(), name=f"caller-pump-{self._call.sid}")
+        agent = asyncio.create_task(self._agent_pump(), name=f"agent-pump-{self._call.sid}")
+        watched: set[asyncio.Task[None]] = {caller, agent}
+        try:
+            while not self._end_reason:
+                if self._finisher is not None:
+                    watched.add(self._finisher)
+                done, _ = await asyncio.wait(
+                    watched, timeout=self._limits.max_call_s, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done:
+                    self._end(EndReason.TIME_LIMIT)
+                for task in done:
+                    watched.discard(task)
+                    if task.exception() is not None:
+                        log.error("call session task failed", exc_info=task.exception())
+                        self._end(EndReason.INTERNAL_ERROR)
+                if not watched:
+                    self._end(EndReason.INTERNAL_ERROR)
+        finally:
+            await asyncio.shield(self._finalise(caller, agent))
+        return self._call
+
+    # --- pumps -----------------------------------------------------------------
+
+    async def _caller_pump(self) -> None:
+        async for event in self._leg.events():
+            match event:
+                case CallerAudio(payload):
+                    self.stats.frames_in += 1
+                    await self._agent.send_audio(payload)
+                case PlaybackMarked(name):
+                    self._on_marked(name)
+                case CallerDtmf(digit):
+                    log.debug("caller pressed %s", digit)
+                case CallerHungUp():
+                    break
+        self._end(EndReason.CALLER_HUNG_UP)
+
+    async def _agent_pump(self) -> None:
+        async for event in self._agent.events():
+            match event:
+                case AgentAudio(payload):
+                    self.stats.frames_out += 1
+                    self._audio_unmarked = True
+                    await self._leg.play(payload)
+                case UserStartedSpeaking():
+                    await self._leg.clear()
+                    self._on_barge_in()
+                case Transcript(role, text):
+                    speaker = Speaker.CALLER if role == "user" else Speaker.AGENT
+                    self._call.hear(Turn(speaker, text, self._clock.now()))
+                case ToolCallRequested():
+                    self._start_tool(event)
+                case AgentAudioDone():
+                    await self._mark_turn_done()
+                case AgentFailed(reason):
+                    log.warning("voice agent failed: %s", reason)
+                    self._call.plan(self._fallback_step)
+                    self._end(EndReason.AGENT_FAILED)
+                    return
+        if not self._end_reason:
+            self._call.plan(self._fallback_step)
+            self._end(EndReason.AGENT_FAILED)
+
+    # --- playback tracking -----------------------------------------------------
+
+    async def _mark_turn_done(self) -> None:
+        self._turns_done += 1
+        name = f"turn-{self._turns_done}"
+        self._pending_marks.add(name)
+        self._audio_unmarked = False
+        await self._leg.mark(name)
+
+    def _on_marked(self, name: str) -> None:
+        if name in self._pending_marks:
+            self._pending_marks.discard(name)
+            self._turns_played = max(self._turns_played, int(name.rpartition("-")[2]))
+            self._played.set()
+
+    def _on_barge_in(self) -> None:
+        audible = self._audio_unmarked or bool(self._pending_marks)
+        self._audio_unmarked = False
+        if audible:
+            self.stats.barge_ins += 1
+            self._call.mark_last_agent_turn_interrupted()
+
+    # --- tools -----------------------------------------------------------------
+
+    def _start_tool(self, request: ToolCallRequested) -> None:
+        self.stats.tool_calls += 1
+        task = asyncio.create_task(self._run_tool(request), name=f"tool-{request.name}")
+        self._tool_tasks.add(task)
+        task.add_done_callback(self._tool_tasks.discard)
+
+    async def _run_tool(self, request: ToolCallRequested) -> None:
+        started = time.perf_counter()
+        try:
+            outcome = await asyncio.wait_for(
+                self._tools.invoke(request.name, request.arguments, self._context),
+                timeout=self._limits.tool_timeout_s,
+            )
+        except TimeoutError:
+            outcome = ToolOutcome(
+                '{"ok":false,"error":"timeout","message":"The system is slow right now.",'
+                '"next":"Apologise and offer to transfer the caller."}',
+                "timeout",
+            )
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self._call.record_tool(
+            ToolInvocation(
+                request.name,
+                request.arguments,
+                outcome.outcome,
+                outcome.content,
+                self._clock.now(),
+                round(elapsed_ms, 2),
+            )
+        )
+        await self._agent.send_tool_result(request.call_id, request.name, outcome.content)
+        if outcome.next_step is not None and self._finisher is None:
+            self._call.plan(outcome.next_step)
+            self._finisher = asyncio.create_task(self._finish_after_goodbye(outcome.next_step))
+
+    async def _finish_after_goodbye(self, step: NextStep) -> None:
+        """End once the agent's next turn (the goodbye) has played, or after a bound."""
+        target = self._turns_done + 1
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._limits.goodbye_timeout_s):
+                while self._turns_played < target:
+                    self._played.clear()
+                    await self._played.wait()
+        self._end(_END_REASON_FOR_STEP[step])
+
+    # --- ending ----------------------------------------------------------------
+
+    def _end(self, reason: EndReason) -> None:
+        if self._end_reason is None:
+            self._end_reason = reason
+
+    async def _finalise(self, caller: asyncio.Task[None], agent: asyncio.Task[None]) -> None:
+        for task in (caller, agent, self._finisher):
+            if task is not None:
+                task.cancel()
+        if self._tool_tasks:
+            await asyncio.wait(set(self._tool_tasks), timeout=self._limits.tool_drain_timeout_s)
+        for task in set(self._tool_tasks):
+            task.cancel()
+        pending = [t for t in (caller, agent, self._finisher, *self._tool_tasks) if t is not None]
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self._agent.close()
+        self._call.end(self._end_reason or EndReason.INTERNAL_ERROR, self._clock.now())
+        await self._save()
+        await self._leg.close()
+
+    async def _save(self) -> None:
+        try:
+            async with self._uow() as uow:
+                await uow.calls.update(self._call)
+                await uow.commit()
+        except StorageUnavailable:
+            log.error("call record could not be saved: database unavailable")

@@ -1,0 +1,1 @@
+"""The receptionist: its profile (prompt, greeting, voice) and its tools."""
