@@ -35,6 +35,10 @@ class Scheduling:
 
 @pytest.fixture
 def scheduling(database: Database) -> Scheduling:
+    return build_scheduling(database)
+
+
+def build_scheduling(database: Database) -> Scheduling:
     practice, clock = make_practice(), FixedClock(NOW)
 
     def uow() -> SqlAlchemyUnitOfWork:
