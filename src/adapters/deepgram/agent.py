@@ -1,0 +1,293 @@
+"""`VoiceAgent` on Deepgram's Voice Agent API: one WebSocket per conversation.
+
+Audio goes out as binary frames, control messages as JSON text frames; the service's
+frames come back as `AgentEvent`s. Failures to open raise `AgentUnavailable`; failures
+after that are reported once, as a final `AgentFailed` event. The API key is sent in
+the handshake header and appears in no message or log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Final
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
+
+from adapters.deepgram import messages as m
+from adapters.deepgram.settings import render_settings
+from application.ports.voice import (
+    AgentAudio,
+    AgentAudioDone,
+    AgentEvent,
+    AgentFailed,
+    AgentProfile,
+    AgentReady,
+    AgentStartedSpeaking,
+    AgentUnavailable,
+    ToolCallRequested,
+    Transcript,
+    UserStartedSpeaking,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES: Final = 1 << 20
+"""Largest frame we accept from the service (its audio chunks are a few KiB)."""
+
+
+class DeepgramVoiceAgent:
+    """Opens `DeepgramAgentConnection`s to `url` (normally
+    `wss://agent.deepgram.com/v1/agent/converse`).
+
+    `connect_timeout_s` bounds the whole opening: TCP, TLS, handshake and `Welcome`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str,
+        *,
+        connect_timeout_s: float = 5.0,
+        keepalive_interval_s: float = 5.0,
+        audio_buffer_limit_bytes: int = 160_000,
+    ) -> None:
+        self._url = url
+        self._api_key = api_key
+        self._connect_timeout_s = connect_timeout_s
+        self._keepalive_interval_s = keepalive_interval_s
+        self._audio_buffer_limit_bytes = audio_buffer_limit_bytes
+
+    def __repr__(self) -> str:
+        return f"DeepgramVoiceAgent(url={self._url!r})"
+
+    async def connect(self, profile: AgentProfile) -> DeepgramAgentConnection:
+        """Open the socket, await `Welcome`, send `Settings`, and return at once.
+
+        `SettingsApplied` arrives later as `AgentReady`; audio sent before it is
+        buffered. Raises `AgentUnavailable` (with a reason, never the key) if the
+        socket cannot be opened or no `Welcome` comes within the timeout.
+        """
+        settings_frame = m.encode(render_settings(profile))
+        try:
+            async with asyncio.timeout(self._connect_timeout_s):
+                ws = await connect(
+                    self._url,
+                    additional_headers={"Authorization": f"Token {self._api_key}"},
+                    max_size=MAX_FRAME_BYTES,
+                    compression=None,  # mu-law barely compresses; deflate costs CPU per frame
+                    open_timeout=None,  # bounded by the enclosing timeout
+                )
+                try:
+                    request_id = await _await_welcome(ws)
+                    await ws.send(settings_frame, text=True)
+                except BaseException:
+                    ws.transport.abort()
+                    raise
+        except TimeoutError:
+            raise AgentUnavailable(
+                f"Deepgram did not open a conversation within {self._connect_timeout_s}s"
+            ) from None
+        except InvalidStatus as error:
+            raise AgentUnavailable(
+                f"Deepgram refused the connection: HTTP {error.response.status_code}"
+            ) from None
+        except (OSError, InvalidURI, WebSocketException) as error:
+            raise AgentUnavailable(
+                f"Deepgram unreachable: {type(error).__name__}: {error}"
+            ) from None
+        logger.info("Deepgram agent connected (request_id=%s)", request_id)
+        return DeepgramAgentConnection(
+            ws,
+            request_id=request_id,
+            keepalive_interval_s=self._keepalive_interval_s,
+            audio_buffer_limit_bytes=self._audio_buffer_limit_bytes,
+        )
+
+
+async def _await_welcome(ws: ClientConnection) -> str:
+    while True:
+        frame = await ws.recv()
+        message = None if isinstance(frame, bytes) else m.decode(frame)
+        if isinstance(message, m.Welcome):
+            return message.request_id
+        if isinstance(message, m.ServerError):
+            raise AgentUnavailable(f"Deepgram error before Welcome: {message.code}")
+        logger.debug("Deepgram frame before Welcome ignored")
+
+
+class DeepgramAgentConnection:
+    """One conversation. `events()` has a single consumer; sends may come from any task.
+
+    Audio sent before `SettingsApplied` is buffered (at most `audio_buffer_limit_bytes`;
+    the oldest frames are dropped first and counted in `dropped_audio_bytes`) and
+    flushed in order before any later frame. After a failure or `close()`, sends do
+    nothing.
+    """
+
+    def __init__(
+        self,
+        ws: ClientConnection,
+        *,
+        request_id: str,
+        keepalive_interval_s: float,
+        audio_buffer_limit_bytes: int,
+    ) -> None:
+        self._ws = ws
+        self.request_id = request_id
+        self._keepalive_interval_s = keepalive_interval_s
+        self._buffer_limit_bytes = audio_buffer_limit_bytes
+        self._buffer: deque[bytes] = deque()
+        self._buffered_bytes = 0
+        self.dropped_audio_bytes = 0
+        self._ready = False  # True once the buffer is flushed: audio goes straight out
+        self._stopped = False  # close() called, or the failure reported
+        self._closing = False
+        self._audio_flowing = False  # audio sent since the keepalive task last looked
+        self._last_error: m.ServerError | None = None
+        self._keepalive_task = asyncio.create_task(
+            self._keep_alive(), name=f"deepgram-keepalive-{request_id}"
+        )
+
+    def __repr__(self) -> str:
+        return f"DeepgramAgentConnection(request_id={self.request_id!r})"
+
+    # --- sending ---------------------------------------------------------------------
+
+    async def send_audio(self, audio: bytes) -> None:
+        if self._ready:
+            self._audio_flowing = True
+            try:  # noqa: SIM105 -- hot path: cheaper than contextlib.suppress
+                await self._ws.send(audio)
+            except ConnectionClosed:
+                pass  # `events` reports the close
+            return
+        if self._stopped:
+            return
+        self._buffer.append(audio)
+        self._buffered_bytes += len(audio)
+        while self._buffered_bytes > self._buffer_limit_bytes:
+            dropped = self._buffer.popleft()
+            self._buffered_bytes -= len(dropped)
+            self.dropped_audio_bytes += len(dropped)
+
+    async def send_tool_result(self, call_id: str, name: str, content: str) -> None:
+        await self._send_control(m.FunctionCallResponse(id=call_id, name=name, content=content))
+
+    async def inject_message(self, text: str) -> None:
+        await self._send_control(m.InjectAgentMessage(message=text))
+
+    async def _send_control(self, message: m.ClientMessage) -> None:
+        if self._stopped:
+            return
+        with contextlib.suppress(ConnectionClosed):
+            await self._ws.send(m.encode(message), text=True)
+
+    async def _flush_buffer(self) -> None:
+        # Frames appended while we await are sent too: `_ready` turns on only once the
+        # buffer is empty, so no frame overtakes an older one.
+        while self._buffer:
+            frame = self._buffer.popleft()
+            self._buffered_bytes -= len(frame)
+            await self._ws.send(frame)
+        self._ready = True
+        if self.dropped_audio_bytes:
+            logger.warning(
+                "Deepgram audio buffer overflowed before SettingsApplied: %d bytes dropped",
+                self.dropped_audio_bytes,
+            )
+
+    async def _keep_alive(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(self._keepalive_interval_s)
+                if self._audio_flowing:
+                    self._audio_flowing = False
+                    continue
+                await self._ws.send(m.KEEPALIVE_FRAME, text=True)
+        except ConnectionClosed:
+            return
+
+    # --- receiving -------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[AgentEvent]:
+        ws = self._ws
+        try:
+            async for frame in ws:
+                if isinstance(frame, bytes):
+                    yield AgentAudio(frame)
+                    continue
+                message = m.decode(frame)
+                if message is None:
+                    continue
+                if isinstance(message, m.SettingsApplied):
+                    try:
+                        await self._flush_buffer()
+                    except ConnectionClosed:
+                        break
+                    yield AgentReady()
+                    continue
+                for event in self._translate(message):
+                    yield event
+        except ConnectionClosed:
+            pass
+        if self._closing:
+            return
+        self._stopped = True
+        self._ready = False
+        self._keepalive_task.cancel()
+        yield AgentFailed(self._failure_reason())
+
+    def _translate(self, message: m.ServerMessage) -> list[AgentEvent]:
+        match message:
+            case m.ConversationText(role=role, content=content):
+                return [Transcript(role=role, text=content)]
+            case m.UserStartedSpeaking():
+                return [UserStartedSpeaking()]
+            case m.AgentStartedSpeaking(total_latency=latency_s):
+                return [AgentStartedSpeaking(total_latency_s=latency_s)]
+            case m.AgentAudioDone():
+                return [AgentAudioDone()]
+            case m.FunctionCallRequest(functions=functions):
+                return [
+                    ToolCallRequested(call_id=call.id, name=call.name, arguments=call.arguments)
+                    for call in functions
+                    if call.client_side
+                ]
+            case m.ServerError(code=code, description=description):
+                self._last_error = message
+                logger.warning("Deepgram error %s: %s", code, description)
+            case m.ServerWarning(code=code, description=description):
+                logger.info("Deepgram warning %s: %s", code, description)
+            case m.InjectionRefused(message=refused):
+                logger.info("Deepgram refused an injected message: %s", refused)
+            case _:
+                logger.debug("Deepgram %s", type(message).__name__)
+        return []
+
+    def _failure_reason(self) -> str:
+        ws = self._ws
+        reason = f"Deepgram closed the conversation (code {ws.close_code}"
+        if ws.close_reason:
+            reason += f", {ws.close_reason!r}"
+        reason += ")"
+        if self._last_error is not None:
+            reason += f" after error {self._last_error.code}: {self._last_error.description}"
+        return reason
+
+    # --- closing ---------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close the socket; `events` then ends without an `AgentFailed`. Idempotent."""
+        if self._closing:
+            return
+        self._closing = True
+        self._stopped = True
+        self._ready = False
+        self._keepalive_task.cancel()
+        await asyncio.wait([self._keepalive_task])
+        await self._ws.close()

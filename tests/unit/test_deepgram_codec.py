@@ -1,0 +1,159 @@
+"""The Deepgram wire format and the Settings rendering, without a socket."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adapters.deepgram import messages as m
+from adapters.deepgram.settings import render_settings
+from application.ports.voice import AgentProfile, HistoryItem, ToolSpec
+
+
+def a_profile(**changes: object) -> AgentProfile:
+    fields: dict[str, object] = {
+        "prompt": "You are the receptionist of Smile Dental.",
+        "greeting": "Smile Dental, how can I help?",
+        "listen_model": "flux-general-en",
+        "think_provider": "open_ai",
+        "think_model": "gpt-4o-mini",
+        "speak_model": "aura-2-thalia-en",
+        "tools": [
+            ToolSpec(
+                name="find_open_slots",
+                description="Open slots on a day.",
+                parameters={"type": "object", "properties": {"day": {"type": "string"}}},
+            )
+        ],
+    }
+    fields.update(changes)
+    return AgentProfile(**fields)  # type: ignore[arg-type]
+
+
+def rendered(profile: AgentProfile) -> dict[str, object]:
+    result: dict[str, object] = json.loads(m.encode(render_settings(profile)))
+    return result
+
+
+def test_settings_ask_for_telephony_audio_both_ways() -> None:
+    audio = rendered(a_profile())["audio"]
+    assert audio == {
+        "input": {"encoding": "mulaw", "sample_rate": 8000},
+        "output": {"encoding": "mulaw", "sample_rate": 8000, "container": "none"},
+    }
+
+
+def test_settings_render_the_profile_as_the_agent() -> None:
+    agent = rendered(a_profile(keyterms=["Smile Dental"]))["agent"]
+    assert agent == {
+        "listen": {
+            "provider": {
+                "type": "deepgram",
+                "model": "flux-general-en",
+                "version": "v2",
+                "keyterms": ["Smile Dental"],
+            }
+        },
+        "think": {
+            "provider": {"type": "open_ai", "model": "gpt-4o-mini"},
+            "prompt": "You are the receptionist of Smile Dental.",
+            "functions": [
+                {
+                    "name": "find_open_slots",
+                    "description": "Open slots on a day.",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"day": {"type": "string"}},
+                    },
+                }
+            ],
+        },
+        "speak": {"provider": {"type": "deepgram", "model": "aura-2-thalia-en"}},
+        "greeting": "Smile Dental, how can I help?",
+    }
+    assert rendered(a_profile())["type"] == "Settings"
+
+
+def test_optional_settings_are_left_out_rather_than_null() -> None:
+    settings = rendered(a_profile(greeting=None, tools=[], listen_model=""))
+    agent = settings["agent"]
+    assert isinstance(agent, dict)
+    assert "greeting" not in agent
+    assert "context" not in agent
+    assert "functions" not in agent["think"]
+    assert agent["listen"]["provider"] == {
+        "type": "deepgram",
+        "model": "flux-general-en",
+        "version": "v2",
+    }
+    assert "null" not in m.encode(render_settings(a_profile(greeting=None))).decode()
+
+
+def test_history_restores_the_conversation_as_context_messages() -> None:
+    history = [HistoryItem("user", "I need a cleaning."), HistoryItem("assistant", "Sure.")]
+    agent = rendered(a_profile(history=history))["agent"]
+    assert isinstance(agent, dict)
+    assert agent["context"] == {
+        "messages": [
+            {"type": "History", "role": "user", "content": "I need a cleaning."},
+            {"type": "History", "role": "assistant", "content": "Sure."},
+        ]
+    }
+
+
+def test_control_messages_encode_with_their_type() -> None:
+    assert json.loads(m.KEEPALIVE_FRAME) == {"type": "KeepAlive"}
+    assert json.loads(m.encode(m.FunctionCallResponse(id="f1", name="x", content="{}"))) == {
+        "type": "FunctionCallResponse",
+        "id": "f1",
+        "name": "x",
+        "content": "{}",
+    }
+    assert json.loads(m.encode(m.InjectAgentMessage(message="Goodbye."))) == {
+        "type": "InjectAgentMessage",
+        "message": "Goodbye.",
+    }
+
+
+def test_a_function_call_request_decodes_into_typed_calls() -> None:
+    frame = json.dumps(
+        {
+            "type": "FunctionCallRequest",
+            "functions": [
+                {"id": "a", "name": "book", "arguments": '{"slot": 1}', "client_side": True},
+                {"id": "b", "name": "web", "arguments": "{}", "client_side": False},
+            ],
+        }
+    )
+    message = m.decode(frame)
+    assert isinstance(message, m.FunctionCallRequest)
+    assert [(call.id, call.client_side) for call in message.functions] == [
+        ("a", True),
+        ("b", False),
+    ]
+
+
+def test_server_messages_decode_even_with_fields_we_do_not_know() -> None:
+    message = m.decode(
+        '{"type":"AgentStartedSpeaking","total_latency":0.4,"tts_latency":0.1,'
+        '"ttt_latency":0.3,"brand_new":1}'
+    )
+    assert message == m.AgentStartedSpeaking(total_latency=0.4, tts_latency=0.1, ttt_latency=0.3)
+    assert m.decode('{"type":"Error","description":"bad","code":"X"}') == m.ServerError(
+        description="bad", code="X"
+    )
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"type":"SomethingNew","x":1}',
+        '{"no_type":true}',
+        "not json",
+        '{"type":"ConversationText","role":"user"}',
+        "[]",
+    ],
+)
+def test_unknown_or_malformed_frames_decode_to_nothing(frame: str) -> None:
+    assert m.decode(frame) is None
