@@ -1,0 +1,99 @@
+"""Builds the Litestar app from the container; nothing here runs at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from entrypoints.http.auth import bearer_guard
+from entrypoints.http.health import healthz, readyz
+from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.http.v1 import AppointmentsController, get_practice, list_slots
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from entrypoints.container import Container
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 64 * 1024
+BEARER = "bearerAuth"
+
+
+def create_app(container: Container) -> Litestar:
+    """The HTTP app: REST API v1 under /api/v1 (bearer keys), open /healthz, /readyz, /schema.
+
+    Use cases come fresh from the container per request; `container.database()` is
+    disposed on shutdown.
+    """
+
+    def provide(provider: Callable[[], Any]) -> Provide:
+        """A fresh object from a container provider, per request (providers decide scope)."""
+
+        def dependency() -> Any:
+            return provider()
+
+        return Provide(dependency, sync_to_thread=False)
+
+    def api_keys() -> list[SecretStr]:
+        return list(container.settings().frontdesk_api_keys)
+
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[get_practice, list_slots, AppointmentsController],
+        guards=[bearer_guard(api_keys)],
+        security=[{BEARER: []}],
+        dependencies={
+            "practice": provide(container.practice),
+            "find_open_slots": provide(container.find_open_slots),
+            "book_appointment": provide(container.book_appointment),
+            "find_appointments": provide(container.find_appointments),
+            "get_appointment": provide(container.get_appointment),
+            "cancel_appointment": provide(container.cancel_appointment),
+            "reschedule_appointment": provide(container.reschedule_appointment),
+        },
+    )
+
+    async def dispose_database() -> None:
+        # dependency-injector cannot tell whether a Singleton was built; building the
+        # engine here is cheap and lazy (no connection), so dispose unconditionally.
+        try:
+            await container.database().dispose()
+        except Exception:
+            logger.exception("disposing of the database engine failed")
+
+    return Litestar(
+        route_handlers=[healthz, readyz, api],
+        dependencies={"database": provide(container.database)},
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+        on_shutdown=[dispose_database],
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="frontdesk",
+            version="1.0.0",
+            description=(
+                "Appointments of one practice, the same ones its phone receptionist books. "
+                "Errors are RFC 9457 problem+json with a stable `code`."
+            ),
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    BEARER: SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="One of the server's FRONTDESK_API_KEYS.",
+                    )
+                }
+            ),
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+    )

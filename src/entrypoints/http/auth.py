@@ -1,0 +1,51 @@
+"""Bearer API keys for /api/v1: a Litestar guard, constant time, closed by default."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from pydantic import SecretStr
+
+from entrypoints.http.problems import Unauthorized
+
+SCOPE_STATE_KEY = "api_key_scope"
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+
+
+def key_scope(key: str) -> str:
+    """A stable, non-secret name for an API key (idempotency keys are scoped by it)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def bearer_guard(keys: Callable[[], Sequence[SecretStr]]) -> Guard:
+    """Admit a request whose `Authorization: Bearer <key>` matches one of `keys()`.
+
+    Every configured key is compared (hmac.compare_digest), so timing tells nothing
+    about which key or how much of it matched. No keys configured: nothing is admitted.
+    On success the key's scope is left in `connection.state` for the handlers.
+    """
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        configured = keys()
+        if not configured:
+            raise Unauthorized("The API is disabled: FRONTDESK_API_KEYS is unset on the server.")
+        scheme, _sep, presented = connection.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
+        candidate = presented.strip().encode()
+        matched: str | None = None
+        for secret in configured:
+            key = secret.get_secret_value()
+            if hmac.compare_digest(candidate, key.encode()):
+                matched = key
+        if matched is None:
+            raise Unauthorized("Invalid API key.")
+        connection.state[SCOPE_STATE_KEY] = key_scope(matched)
+
+    return guard

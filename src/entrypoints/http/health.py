@@ -1,0 +1,50 @@
+"""Liveness and readiness probes; open, no API key."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+from litestar import Response, get
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+
+from entrypoints.http.schemas import Health, Readiness
+
+logger = logging.getLogger(__name__)
+
+
+@get("/healthz", summary="Liveness: the process answers", tags=["health"])
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@get(
+    "/readyz",
+    summary="Readiness: the database answers and its schema is at the latest migration",
+    tags=["health"],
+    responses={503: ResponseSpec(data_container=Readiness, description="A check failed")},
+)
+async def readyz(database: NamedDependency[Any]) -> Response[Readiness]:
+    checks = {
+        "database": await _check(database.ping, "unreachable"),
+        "migrations": await _check(database.migrations_at_head, "not at head"),
+    }
+    ready = all(v == "ok" for v in checks.values())
+    return Response(
+        Readiness(status="ready" if ready else "not_ready", checks=checks),
+        status_code=200 if ready else 503,
+    )
+
+
+async def _check(probe: Any, failure: str) -> str:
+    """`ok` when the probe returns truthy (sync or async); otherwise why not, briefly."""
+    try:
+        result = probe()
+        if inspect.isawaitable(result):
+            result = await result
+    except Exception as exc:
+        logger.warning("readiness check %s failed: %s", getattr(probe, "__name__", probe), exc)
+        return failure
+    return "ok" if result is not False else failure

@@ -1,0 +1,7 @@
+"""REST API v1 route handlers. Each parses, calls one use case, maps the result."""
+
+from entrypoints.http.v1.appointments import AppointmentsController
+from entrypoints.http.v1.practice import get_practice
+from entrypoints.http.v1.slots import list_slots
+
+__all__ = ["AppointmentsController", "get_practice", "list_slots"]

@@ -1,0 +1,207 @@
+"""/api/v1/appointments: book, list, read, cancel and reschedule."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath, FromQuery, HeaderParameter, QueryParameter
+
+from application.scheduling import (
+    BookAppointment,
+    BookAppointmentHandler,
+    CancelAppointment,
+    CancelAppointmentHandler,
+    FindAppointments,
+    FindAppointmentsHandler,
+    GetAppointmentHandler,
+    Idempotency,
+    RescheduleAppointment,
+    RescheduleAppointmentHandler,
+)
+from domain.scheduling import AppointmentStatus, Channel, InvalidInput, Practice
+from entrypoints.http.auth import SCOPE_STATE_KEY
+from entrypoints.http.params import parse_instant
+from entrypoints.http.problems import (
+    CONFLICT,
+    NOT_FOUND,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    UNPROCESSABLE,
+)
+from entrypoints.http.schemas import (
+    SLOT_ID_EXAMPLE,
+    AppointmentOut,
+    AppointmentPage,
+    BookAppointmentBody,
+    RescheduleBody,
+)
+
+_BOOK_EXAMPLE = Example(
+    summary="Book a cleaning",
+    value={
+        "slot_id": SLOT_ID_EXAMPLE,
+        "service": "cleaning",
+        "patient_name": "Ada Lovelace",
+        "patient_phone": "+14155550123",
+    },
+)
+_RESCHEDULE_EXAMPLE = Example(summary="Move to another slot", value={"slot_id": SLOT_ID_EXAMPLE})
+_DOMAIN_FIELDS = {"phone": "patient_phone", "slot_id": "slot_id", "patient_name": "patient_name"}
+"""Domain field names as this API's booking body spells them."""
+
+
+class AppointmentsController(Controller):
+    path = "/appointments"
+    tags = ["appointments"]
+
+    @post(
+        "/",
+        status_code=201,
+        summary="Book a slot",
+        description=(
+            "With an `Idempotency-Key`, a repeat of the same request returns the first "
+            "booking (201, `Idempotent-Replayed: true`); the same key with a different "
+            "body is a 409 `idempotency_conflict`. Keys are scoped per API key."
+        ),
+        response_headers=[
+            ResponseHeader(
+                name="Location", description="URL of the appointment", documentation_only=True
+            ),
+            ResponseHeader(
+                name="Idempotent-Replayed",
+                description="`true` when this is a replay of an earlier booking",
+                required=False,
+                documentation_only=True,
+            ),
+        ],
+        responses={**UNAUTHORIZED, **CONFLICT, **UNPROCESSABLE, **UNAVAILABLE},
+    )
+    async def book(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[BookAppointmentBody, Body(examples=[_BOOK_EXAMPLE])],
+        book_appointment: NamedDependency[BookAppointmentHandler],
+        practice: NamedDependency[Practice],
+        idempotency_key: Annotated[
+            str | None, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)
+        ] = None,
+    ) -> Response[AppointmentOut]:
+        command = BookAppointment(
+            slot_id=data.slot_id,
+            service_id=data.service,
+            patient_name=data.patient_name,
+            patient_phone=data.patient_phone,
+            channel=Channel.API,
+            idempotency=(
+                Idempotency(scope=request.state[SCOPE_STATE_KEY], key=idempotency_key)
+                if idempotency_key is not None
+                else None
+            ),
+        )
+        try:
+            booked = await book_appointment(command)
+        except InvalidInput as exc:
+            raise InvalidInput(exc.message, field=_DOMAIN_FIELDS.get(exc.field, exc.field)) from exc
+        appointment = booked.appointment
+        headers = {"Location": f"/api/v1/appointments/{appointment.id}"}
+        if booked.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(
+            AppointmentOut.of(appointment, practice.time_zone), status_code=201, headers=headers
+        )
+
+    @get(
+        "/",
+        summary="List appointments, by start time",
+        responses={**UNAUTHORIZED, **UNPROCESSABLE, **UNAVAILABLE},
+    )
+    async def list_appointments(
+        self,
+        practice: NamedDependency[Practice],
+        find_appointments: NamedDependency[FindAppointmentsHandler],
+        phone: Annotated[
+            str | None,
+            QueryParameter(
+                min_length=1, max_length=32, description="Patient phone, any common format"
+            ),
+        ] = None,
+        status: FromQuery[AppointmentStatus | None] = None,
+        starts_from: Annotated[
+            str | None, QueryParameter(name="from", max_length=40, description="Start, inclusive")
+        ] = None,
+        starts_before: Annotated[
+            str | None, QueryParameter(name="to", max_length=40, description="Start, exclusive")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+    ) -> AppointmentPage:
+        zone = practice.time_zone
+        page = await find_appointments(
+            FindAppointments(
+                phone=phone,
+                status=status,
+                starts_from=parse_instant(starts_from, field="from", zone=zone, end=False),
+                starts_before=parse_instant(starts_before, field="to", zone=zone, end=True),
+                limit=limit,
+                offset=offset,
+            )
+        )
+        return AppointmentPage(
+            items=[AppointmentOut.of(a, zone) for a in page.items],
+            total=page.total,
+            limit=limit,
+            offset=offset,
+        )
+
+    @get(
+        "/{appointment_id:uuid}",
+        summary="One appointment",
+        description="An id that is not a UUID matches no route: 404.",
+        responses={**UNAUTHORIZED, **NOT_FOUND, **UNAVAILABLE},
+    )
+    async def get_appointment(
+        self,
+        appointment_id: FromPath[UUID],
+        practice: NamedDependency[Practice],
+        get_appointment: NamedDependency[GetAppointmentHandler],
+    ) -> AppointmentOut:
+        appointment = await get_appointment(appointment_id)
+        return AppointmentOut.of(appointment, practice.time_zone)
+
+    @post(
+        "/{appointment_id:uuid}/cancel",
+        status_code=200,
+        summary="Cancel a booked appointment that has not started",
+        responses={**UNAUTHORIZED, **NOT_FOUND, **CONFLICT, **UNAVAILABLE},
+    )
+    async def cancel(
+        self,
+        appointment_id: FromPath[UUID],
+        practice: NamedDependency[Practice],
+        cancel_appointment: NamedDependency[CancelAppointmentHandler],
+    ) -> AppointmentOut:
+        appointment = await cancel_appointment(CancelAppointment(appointment_id=appointment_id))
+        return AppointmentOut.of(appointment, practice.time_zone)
+
+    @post(
+        "/{appointment_id:uuid}/reschedule",
+        status_code=200,
+        summary="Move a booked appointment to another slot of the same service",
+        responses={**UNAUTHORIZED, **NOT_FOUND, **CONFLICT, **UNPROCESSABLE, **UNAVAILABLE},
+    )
+    async def reschedule(
+        self,
+        appointment_id: FromPath[UUID],
+        data: Annotated[RescheduleBody, Body(examples=[_RESCHEDULE_EXAMPLE])],
+        practice: NamedDependency[Practice],
+        reschedule_appointment: NamedDependency[RescheduleAppointmentHandler],
+    ) -> AppointmentOut:
+        appointment = await reschedule_appointment(
+            RescheduleAppointment(appointment_id=appointment_id, slot_id=data.slot_id)
+        )
+        return AppointmentOut.of(appointment, practice.time_zone)
