@@ -1,4 +1,7 @@
-"""A real server on a real port, on a fresh migrated PostgreSQL database per test."""
+"""REST API fixtures: a real server on a real port over `database_url`, and httpx clients.
+
+A module picks the engine by overriding `engine_name` (test_rest_api.py: PostgreSQL).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from tests.support.api_server import API_KEY, api_container, serve
-
-
-@pytest.fixture
-def engine_name() -> str:
-    """The REST API is tested end to end on PostgreSQL, the production engine."""
-    return "postgres"
 
 
 @pytest.fixture

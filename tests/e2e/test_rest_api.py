@@ -12,6 +12,12 @@ PROBLEM = "application/problem+json"
 PHONE = "+14155550123"
 
 
+@pytest.fixture
+def engine_name() -> str:
+    """End to end on PostgreSQL, the production engine (the contract test uses SQLite)."""
+    return "postgres"
+
+
 def first_slot(api: httpx.Client, service: str = "cleaning", **params: Any) -> str:
     response = api.get("/api/v1/slots", params={"service": service, **params})
     assert response.status_code == 200, response.text

@@ -40,6 +40,13 @@ PatientPhone = Annotated[
 ]
 
 
+Utc = Annotated[datetime, Meta(examples=["2026-11-26T14:00:00Z"], description="UTC")]
+Local = Annotated[
+    datetime,
+    Meta(examples=["2026-11-26T09:00:00-05:00"], description="The same instant, practice-local"),
+]
+
+
 class BookAppointmentBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     slot_id: SlotId
     service: ServiceId
@@ -52,21 +59,23 @@ class RescheduleBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class AppointmentOut(msgspec.Struct, frozen=True):
-    id: UUID
+    id: Annotated[UUID, Meta(examples=["5f0c6f1e-8a1b-4c1e-9f3a-2d7e4b9c0a11"])]
     status: AppointmentStatus
     channel: Channel
-    service_id: str
-    provider_id: str
-    slot_id: str
-    start: datetime
-    end: datetime
-    local_start: datetime
-    patient_name: str
-    patient_phone: str
-    created_at: datetime
-    updated_at: datetime
-    cancelled_at: datetime | None
-    call_sid: str | None
+    service_id: Annotated[str, Meta(examples=["cleaning"])]
+    provider_id: Annotated[str, Meta(examples=["dr-lee"])]
+    slot_id: Annotated[str, Meta(examples=[SLOT_ID_EXAMPLE])]
+    start: Utc
+    end: Utc
+    local_start: Local
+    patient_name: Annotated[str, Meta(examples=["Ada Lovelace"])]
+    patient_phone: Annotated[str, Meta(examples=["+14155550123"], description="E.164")]
+    created_at: Utc
+    updated_at: Utc
+    cancelled_at: Utc | None
+    call_sid: Annotated[
+        str | None, Meta(description="The Twilio call that booked it, for phone bookings")
+    ]
 
     @classmethod
     def of(cls, appointment: Appointment, zone: ZoneInfo) -> AppointmentOut:
@@ -98,12 +107,12 @@ class AppointmentPage(msgspec.Struct, frozen=True):
 
 
 class SlotOut(msgspec.Struct, frozen=True):
-    id: str
-    provider_id: str
-    service_id: str
-    start: datetime
-    end: datetime
-    local_start: datetime
+    id: Annotated[str, Meta(examples=[SLOT_ID_EXAMPLE], description="Stable: provider@start")]
+    provider_id: Annotated[str, Meta(examples=["dr-lee"])]
+    service_id: Annotated[str, Meta(examples=["cleaning"])]
+    start: Utc
+    end: Utc
+    local_start: Local
 
     @classmethod
     def of(cls, slot: Slot, zone: ZoneInfo) -> SlotOut:

@@ -27,7 +27,9 @@ _WINDOW = "ISO 8601 date-time or date; without an offset it is read in the pract
 async def list_slots(
     practice: NamedDependency[Practice],
     find_open_slots: NamedDependency[FindOpenSlotsHandler],
-    service: Annotated[str, QueryParameter(min_length=1, max_length=64, examples=None)],
+    service: Annotated[
+        str, QueryParameter(min_length=1, max_length=64, description="A service id, e.g. cleaning")
+    ],
     provider: Annotated[str | None, QueryParameter(min_length=1, max_length=64)] = None,
     starts_from: Annotated[
         str | None, QueryParameter(name="from", max_length=40, description=f"Inclusive. {_WINDOW}")
