@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from adapters.deepgram import DeepgramVoiceAgent
 from adapters.practice_file import load_practice
 from adapters.sql import Database, SqlAlchemyUnitOfWork
 from adapters.system_clock import SystemClock
+from application.calls.admission import (
+    AdmitCallHandler,
+    NextStepHandler,
+    OpenStreamHandler,
+    RecordCallStatusHandler,
+)
+from application.calls.answer import AnswerCall
+from application.calls.records import GetCallHandler, ListCallsHandler
+from application.calls.session import SessionLimits
+from application.receptionist.profile import VoiceConfig
+from application.receptionist.tools import ReceptionistTools
 from application.scheduling import (
     BookAppointmentHandler,
     CancelAppointmentHandler,
@@ -16,6 +28,13 @@ from application.scheduling import (
     RescheduleAppointmentHandler,
 )
 from entrypoints.settings import Settings
+
+
+def _deepgram(settings: Settings) -> DeepgramVoiceAgent:
+    key = settings.deepgram_api_key.get_secret_value() if settings.deepgram_api_key else ""
+    return DeepgramVoiceAgent(
+        settings.deepgram_agent_url, key, connect_timeout_s=settings.deepgram_connect_timeout_s
+    )
 
 
 class Container(containers.DeclarativeContainer):
@@ -52,4 +71,50 @@ class Container(containers.DeclarativeContainer):
     )
     reschedule_appointment = providers.Factory(
         RescheduleAppointmentHandler, practice=practice, uow=unit_of_work.provider, clock=clock
+    )
+
+    list_calls = providers.Factory(ListCallsHandler, uow=unit_of_work.provider)
+    get_call = providers.Factory(GetCallHandler, uow=unit_of_work.provider)
+    admit_call = providers.Factory(AdmitCallHandler, uow=unit_of_work.provider, clock=clock)
+    open_stream = providers.Factory(OpenStreamHandler, uow=unit_of_work.provider)
+    next_step = providers.Factory(NextStepHandler, uow=unit_of_work.provider)
+    record_call_status = providers.Factory(
+        RecordCallStatusHandler, uow=unit_of_work.provider, clock=clock
+    )
+
+    voice_agent = providers.Singleton(_deepgram, settings=settings)
+    voice = providers.Singleton(
+        VoiceConfig,
+        listen_model=settings.provided.agent_listen_model,
+        think_provider=settings.provided.agent_think_provider,
+        think_model=settings.provided.agent_think_model,
+        speak_model=settings.provided.agent_speak_model,
+    )
+    session_limits = providers.Singleton(
+        SessionLimits,
+        goodbye_timeout_s=settings.provided.goodbye_timeout_s,
+        tool_timeout_s=settings.provided.tool_timeout_s,
+        max_call_s=settings.provided.max_call_duration_s,
+    )
+    tools = providers.Singleton(
+        ReceptionistTools,
+        practice=practice,
+        clock=clock,
+        find_open_slots=find_open_slots,
+        book_appointment=book_appointment,
+        find_appointments=find_appointments,
+        get_appointment=get_appointment,
+        reschedule_appointment=reschedule_appointment,
+        cancel_appointment=cancel_appointment,
+    )
+    answer_call = providers.Factory(
+        AnswerCall,
+        practice=practice,
+        uow=unit_of_work.provider,
+        clock=clock,
+        voice_agent=voice_agent,
+        voice=voice,
+        tools=tools,
+        open_stream=open_stream,
+        limits=session_limits,
     )

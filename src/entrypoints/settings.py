@@ -27,6 +27,28 @@ class Settings(BaseSettings):
     default_region: str | None = Field(
         default=None, description="Overrides the practice file's region for national numbers."
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL Twilio reaches this server at (https://...). Signatures are "
+        "checked against it, never against the Host header. Default: http://HOST:PORT.",
+    )
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_auth_token_secondary: SecretStr | None = None
+    deepgram_api_key: SecretStr | None = None
+    deepgram_agent_url: str = "wss://agent.deepgram.com/v1/agent/converse"
+    deepgram_connect_timeout_s: float = 5.0
+    agent_listen_model: str = "flux-general-en"
+    agent_think_provider: str = "open_ai"
+    agent_think_model: str = "gpt-4o-mini"
+    agent_speak_model: str = "aura-2-thalia-en"
+    goodbye_timeout_s: float = 8.0
+    tool_timeout_s: float = 10.0
+    max_call_duration_s: float = 30 * 60
+    dev: bool = Field(
+        default=False,
+        description="Accept unsigned Twilio requests from loopback when no auth token is set.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -41,6 +63,18 @@ class Settings(BaseSettings):
     @property
     def embedded_database(self) -> bool:
         return self.database_url is None
+
+    @property
+    def twilio_auth_tokens(self) -> list[str]:
+        return [
+            t.get_secret_value()
+            for t in (self.twilio_auth_token, self.twilio_auth_token_secondary)
+            if t is not None and t.get_secret_value()
+        ]
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def resolved_database_url(self) -> str:
         if self.database_url is not None:

@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from entrypoints.http.auth import bearer_guard
 from entrypoints.http.health import healthz, readyz
 from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.http.twilio import twilio_router
 from entrypoints.http.v1 import AppointmentsController, get_practice, list_slots
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def create_app(container: Container) -> Litestar:
             logger.exception("disposing of the database engine failed")
 
     return Litestar(
-        route_handlers=[healthz, readyz, api],
+        route_handlers=[healthz, readyz, api, twilio_router(container)],
         dependencies={"database": provide(container.database)},
         exception_handlers=dict(EXCEPTION_HANDLERS),
         on_shutdown=[dispose_database],

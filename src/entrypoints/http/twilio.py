@@ -1,0 +1,189 @@
+"""Twilio's side of a call: the voice webhook, the media stream, what comes after it,
+and status callbacks. Every request is signature-checked before anything happens."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from litestar import MediaType, Request, Response, Router, WebSocket, post, websocket
+from litestar.exceptions import WebSocketDisconnect
+from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_403_FORBIDDEN
+
+from adapters.twilio import twiml
+from adapters.twilio.call_leg import StreamNotStarted, TwilioCallLeg
+from adapters.twilio.signature import SIGNATURE_HEADER, TwilioSignatureVerifier
+from application.calls.admission import CallStatusReport, IncomingCall
+from domain.calls import NextStep, StreamRefused
+
+if TYPE_CHECKING:
+    from entrypoints.container import Container
+
+log = logging.getLogger(__name__)
+
+VOICE_PATH, MEDIA_PATH = "/twilio/voice", "/twilio/media"
+AFTER_STREAM_PATH, STATUS_PATH = "/twilio/after-stream", "/twilio/status"
+XML = MediaType.XML
+SORRY = "Sorry, our phone assistant is not available right now."
+GOODBYE = "Thank you for calling. Goodbye."
+CONNECTING = "Connecting you to the front desk now."
+
+
+class _LitestarTextSocket:
+    """Litestar's WebSocket as the Twilio adapter's `TextSocket`."""
+
+    def __init__(self, socket: WebSocket[Any, Any, Any]) -> None:
+        self._socket = socket
+
+    async def receive_text(self) -> str | None:
+        message = await self._socket.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        return text if isinstance(text, str) else ""  # a binary frame: malformed to the codec
+
+    async def send_text(self, data: str) -> None:
+        await self._socket.send_text(data)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        await self._socket.close(code=code, reason=reason)
+
+
+class TwilioGate:
+    """The signature policy: checked when a token is configured; otherwise refused,
+    unless the server runs with `--dev` and the request comes from loopback."""
+
+    def __init__(self, tokens: list[str], *, public_base: str, dev: bool) -> None:
+        self._verifier = TwilioSignatureVerifier(tokens) if tokens else None
+        self._public_base, self._dev = public_base, dev
+
+    def admits(
+        self,
+        *,
+        path: str,
+        query: str,
+        params: Mapping[str, str],
+        signature: str | None,
+        client_host: str | None,
+    ) -> bool:
+        if self._verifier is None:
+            return self._dev and _is_loopback(client_host)
+        url = f"{self._public_base}{path}" + (f"?{query}" if query else "")
+        if path == MEDIA_PATH:
+            url = url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        return self._verifier.verify(url, params, signature)
+
+
+def _is_loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _xml(body: str) -> Response[str]:
+    return Response(body, media_type=XML)
+
+
+def twilio_router(container: Container) -> Router:
+    settings = container.settings()
+    gate = TwilioGate(
+        settings.twilio_auth_tokens, public_base=settings.public_base_url, dev=settings.dev
+    )
+    base = settings.public_base_url
+
+    async def verified_form(request: Request[Any, Any, Any]) -> dict[str, str] | None:
+        form = await request.form()
+        params = {k: str(v) for k, v in form.items()}
+        ok = gate.admits(
+            path=request.url.path,
+            query=request.url.query,
+            params=params,
+            signature=request.headers.get(SIGNATURE_HEADER),
+            client_host=request.client.host if request.client else None,
+        )
+        if not ok:
+            log.warning("refused an unsigned or forged Twilio request to %s", request.url.path)
+            return None
+        return params
+
+    def after_stream_twiml(step: NextStep) -> str:
+        desk = container.practice().front_desk_phone
+        if step is NextStep.TRANSFER and desk:
+            return twiml.dial(desk, CONNECTING)
+        if step is NextStep.APOLOGISE:
+            return twiml.dial(desk, SORRY + " " + CONNECTING) if desk else twiml.hang_up(SORRY)
+        return twiml.hang_up()
+
+    @post(VOICE_PATH, include_in_schema=False, status_code=200)
+    async def voice(request: Request[Any, Any, Any]) -> Response[str]:
+        params = await verified_form(request)
+        if params is None:
+            return Response("", status_code=HTTP_403_FORBIDDEN)
+        if settings.deepgram_api_key is None:
+            log.error("DEEPGRAM_API_KEY is not set: the call is turned away")
+            return _xml(after_stream_twiml(NextStep.APOLOGISE))
+        incoming = IncomingCall(
+            call_sid=params.get("CallSid", ""),
+            from_number=params.get("From", ""),
+            to_number=params.get("To", ""),
+        )
+        if not incoming.call_sid:
+            return Response("missing CallSid", status_code=400, media_type=MediaType.TEXT)
+        try:
+            token = await container.admit_call()(incoming)
+        except StreamRefused:
+            return _xml(twiml.hang_up())
+        stream = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + MEDIA_PATH
+        return _xml(twiml.connect_stream(stream, base + AFTER_STREAM_PATH, {"token": token}))
+
+    @post(AFTER_STREAM_PATH, include_in_schema=False, status_code=200)
+    async def after_stream(request: Request[Any, Any, Any]) -> Response[str]:
+        params = await verified_form(request)
+        if params is None:
+            return Response("", status_code=HTTP_403_FORBIDDEN)
+        step = await container.next_step()(params.get("CallSid", ""))
+        return _xml(after_stream_twiml(step))
+
+    @post(STATUS_PATH, include_in_schema=False, status_code=HTTP_204_NO_CONTENT)
+    async def status(request: Request[Any, Any, Any]) -> Response[None]:
+        params = await verified_form(request)
+        if params is None:
+            return Response(None, status_code=HTTP_403_FORBIDDEN)
+        duration = params.get("CallDuration", "")
+        await container.record_call_status()(
+            CallStatusReport(
+                call_sid=params.get("CallSid", ""),
+                status=params.get("CallStatus", ""),
+                duration_s=int(duration) if duration.isdigit() else None,
+            )
+        )
+        return Response(None, status_code=HTTP_204_NO_CONTENT)
+
+    @websocket(MEDIA_PATH)
+    async def media(socket: WebSocket[Any, Any, Any]) -> None:
+        ok = gate.admits(
+            path=MEDIA_PATH,
+            query="",
+            params={},
+            signature=socket.headers.get(SIGNATURE_HEADER),
+            client_host=socket.client.host if socket.client else None,
+        )
+        if not ok:
+            log.warning("refused a media stream with a missing or forged signature")
+            await socket.close(code=1008, reason="forbidden")
+            return
+        await socket.accept()
+        text_socket = _LitestarTextSocket(socket)
+        try:
+            leg = await TwilioCallLeg.open(text_socket)
+        except (StreamNotStarted, WebSocketDisconnect) as exc:
+            log.warning("media stream did not start: %s", exc)
+            await text_socket.close(code=1008, reason="no start")
+            return
+        token = leg.custom_parameters.get("token", "")
+        await container.answer_call()(leg, token)
+
+    return Router(path="/", route_handlers=[voice, after_stream, status, media])
