@@ -14,7 +14,12 @@ from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_403_FORBIDDEN
 
 from adapters.twilio import twiml
 from adapters.twilio.call_leg import StreamNotStarted, TwilioCallLeg
-from adapters.twilio.signature import SIGNATURE_HEADER, TwilioSignatureVerifier
+from adapters.twilio.signature import (
+    SIGNATURE_HEADER,
+    TwilioSignatureVerifier,
+    media_stream_url,
+    public_url,
+)
 from application.calls.admission import CallStatusReport, IncomingCall
 from domain.calls import NextStep, StreamRefused
 
@@ -70,9 +75,11 @@ class TwilioGate:
     ) -> bool:
         if self._verifier is None:
             return self._dev and _is_loopback(client_host)
-        url = f"{self._public_base}{path}" + (f"?{query}" if query else "")
-        if path == MEDIA_PATH:
-            url = url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        url = (
+            media_stream_url(self._public_base, path)
+            if path == MEDIA_PATH
+            else public_url(self._public_base, path, query)
+        )
         return self._verifier.verify(url, params, signature)
 
 
@@ -136,8 +143,9 @@ def twilio_router(container: Container) -> Router:
             token = await container.admit_call()(incoming)
         except StreamRefused:
             return _xml(twiml.hang_up())
-        stream = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + MEDIA_PATH
-        return _xml(twiml.connect_stream(stream, base + AFTER_STREAM_PATH, {"token": token}))
+        stream = media_stream_url(base, MEDIA_PATH)
+        after = public_url(base, AFTER_STREAM_PATH)
+        return _xml(twiml.connect_stream(stream, after, {"token": token}))
 
     @post(AFTER_STREAM_PATH, include_in_schema=False, status_code=200)
     async def after_stream(request: Request[Any, Any, Any]) -> Response[str]:
