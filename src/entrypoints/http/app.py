@@ -16,7 +16,7 @@ from entrypoints.http.auth import bearer_guard
 from entrypoints.http.health import healthz, readyz
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.twilio import twilio_router
-from entrypoints.http.v1 import AppointmentsController, get_practice, list_slots
+from entrypoints.http.v1 import AppointmentsController, CallsController, get_practice, list_slots
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -50,7 +50,7 @@ def create_app(container: Container) -> Litestar:
 
     api = Router(
         path=API_PREFIX,
-        route_handlers=[get_practice, list_slots, AppointmentsController],
+        route_handlers=[get_practice, list_slots, AppointmentsController, CallsController],
         guards=[bearer_guard(api_keys)],
         security=[{BEARER: []}],
         dependencies={
@@ -61,6 +61,8 @@ def create_app(container: Container) -> Litestar:
             "get_appointment": provide(container.get_appointment),
             "cancel_appointment": provide(container.cancel_appointment),
             "reschedule_appointment": provide(container.reschedule_appointment),
+            "list_calls": provide(container.list_calls),
+            "get_call": provide(container.get_call),
         },
     )
 

@@ -18,6 +18,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.types import ExceptionHandlersMap
 
+from application.calls.records import CallNotFound
 from application.errors import StorageUnavailable
 from domain.scheduling import InvalidInput, SchedulingError
 
@@ -76,6 +77,7 @@ _TITLES: Mapping[str, str] = {
     "beyond_horizon": "Beyond booking horizon",
     "validation_failed": "Request validation failed",
     "unauthorized": "Unauthorized",
+    "call_not_found": "Call not found",
     "storage_unavailable": "Storage unavailable",
     "internal_error": "Internal server error",
 }
@@ -132,6 +134,10 @@ def _field_error(item: object) -> FieldError:
     return FieldError(field=_API_NAMES.get(key, key), message=message)
 
 
+def _call_not_found(_: Request[Any, Any, Any], exc: CallNotFound) -> Response[Problem]:
+    return _respond(problem(exc.code, 404, exc.message))
+
+
 def _unauthorized(_: Request[Any, Any, Any], exc: Unauthorized) -> Response[Problem]:
     return _respond(problem("unauthorized", 401, exc.detail), {"WWW-Authenticate": "Bearer"})
 
@@ -164,6 +170,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     SchedulingError: _scheduling_error,
     ValidationException: _validation_error,
     Unauthorized: _unauthorized,
+    CallNotFound: _call_not_found,
     StorageUnavailable: _storage_unavailable,
     HTTPException: _http_error,
     Exception: _internal_error,
@@ -197,6 +204,7 @@ NOT_FOUND = {
         "No such appointment", "appointment_not_found", 404, "I couldn't find that appointment."
     )
 }
+CALL_NOT_FOUND = {404: _spec("No such call", "call_not_found", 404, "No call with that sid.")}
 CONFLICT = {
     409: _spec(
         "Slot taken, idempotency key reused, or appointment not changeable",

@@ -1,7 +1,8 @@
 """REST API v1 route handlers. Each parses, calls one use case, maps the result."""
 
 from entrypoints.http.v1.appointments import AppointmentsController
+from entrypoints.http.v1.calls import CallsController
 from entrypoints.http.v1.practice import get_practice
 from entrypoints.http.v1.slots import list_slots
 
-__all__ = ["AppointmentsController", "get_practice", "list_slots"]
+__all__ = ["AppointmentsController", "CallsController", "get_practice", "list_slots"]
