@@ -9,16 +9,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     TypeDecorator,
     Uuid,
 )
@@ -105,4 +109,48 @@ idempotency_keys = Table(
     ),
     Column("created_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("scope", "key", name=IDEMPOTENCY_PKEY),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("sid", String(64), primary_key=True),
+    Column("from_number", String(64), nullable=False),
+    Column("to_number", String(64), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("next_step", String(16), nullable=False),
+    Column("ended_at", UtcDateTime(), nullable=True),
+    Column("end_reason", String(32), nullable=True),
+    Column("twilio_status", String(32), nullable=True),
+    Column("duration_s", Integer(), nullable=True),
+    Column("stream_token_digest", String(64), nullable=True),
+    CheckConstraint("status IN ('ringing', 'in_progress', 'ended')", name="status"),
+    Index("ix_calls_started_at", "started_at"),
+)
+
+call_turns = Table(
+    "call_turns",
+    metadata,
+    Column("call_sid", String(64), ForeignKey("calls.sid", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer(), nullable=False),
+    Column("speaker", String(16), nullable=False),
+    Column("text", Text(), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("interrupted", Boolean(), nullable=False),
+    PrimaryKeyConstraint("call_sid", "seq"),
+)
+
+call_tool_invocations = Table(
+    "call_tool_invocations",
+    metadata,
+    Column("call_sid", String(64), ForeignKey("calls.sid", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer(), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("arguments", Text(), nullable=False),
+    Column("outcome", String(64), nullable=False),
+    Column("result", Text(), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("duration_ms", Float(), nullable=False),
+    PrimaryKeyConstraint("call_sid", "seq"),
 )

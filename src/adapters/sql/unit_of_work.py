@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adapters.sql.call_repository import SqlAlchemyCallRepository
 from adapters.sql.database import Database
 from adapters.sql.errors import translate, translated_errors
 from adapters.sql.repositories import (
@@ -26,6 +27,7 @@ class SqlAlchemyUnitOfWork:
 
     appointments: SqlAlchemyAppointmentRepository
     idempotency: SqlAlchemyIdempotencyRecords
+    calls: SqlAlchemyCallRepository
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -40,6 +42,7 @@ class SqlAlchemyUnitOfWork:
         self._writes = PendingWrites(self._session)
         self.appointments = SqlAlchemyAppointmentRepository(self._session, self._writes)
         self.idempotency = SqlAlchemyIdempotencyRecords(self._session, self._writes)
+        self.calls = SqlAlchemyCallRepository(self._session, self._writes)
         return self
 
     async def __aexit__(

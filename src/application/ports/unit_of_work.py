@@ -96,8 +96,7 @@ class CallRepository(Protocol):
         ...
 
     async def update(self, call: Call) -> None:
-        """Store the call's state; turns and tool invocations are appended, never rewritten
-        (store those beyond the ones already saved)."""
+        """Store the call's state with all its turns and tool invocations."""
         ...
 
     async def find(self, query: CallQuery) -> Page[Call]:

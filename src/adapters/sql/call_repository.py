@@ -1,0 +1,156 @@
+"""The call records repository: a call row, its turns and its tool invocations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.sql.errors import translated_errors
+from adapters.sql.repositories import PendingWrites
+from adapters.sql.tables import call_tool_invocations, call_turns, calls
+from application.ports import CallQuery, Page
+from domain.calls import Call, CallStatus, EndReason, NextStep, Speaker, ToolInvocation, Turn
+
+
+def _call_values(call: Call) -> dict[str, Any]:
+    return {
+        "from_number": call.from_number,
+        "to_number": call.to_number,
+        "started_at": call.started_at,
+        "status": call.status.value,
+        "next_step": call.next_step.value,
+        "ended_at": call.ended_at,
+        "end_reason": call.end_reason.value if call.end_reason else None,
+        "twilio_status": call.twilio_status,
+        "duration_s": call.duration_s,
+        "stream_token_digest": call.stream_token_digest,
+    }
+
+
+def _call(row: Row[Any]) -> Call:
+    return Call(
+        sid=row.sid,
+        from_number=row.from_number,
+        to_number=row.to_number,
+        started_at=row.started_at,
+        status=CallStatus(row.status),
+        next_step=NextStep(row.next_step),
+        ended_at=row.ended_at,
+        end_reason=EndReason(row.end_reason) if row.end_reason else None,
+        twilio_status=row.twilio_status,
+        duration_s=row.duration_s,
+        stream_token_digest=row.stream_token_digest,
+    )
+
+
+class SqlAlchemyCallRepository:
+    """Turns and tool invocations are few per call (tens), so `update` rewrites them
+    whole: simpler than diffing, and an interrupted flag set late is kept."""
+
+    def __init__(self, session: AsyncSession, writes: PendingWrites) -> None:
+        self._session, self._writes = session, writes
+
+    async def add(self, call: Call) -> None:
+        self._writes.add(insert(calls).values(sid=call.sid, **_call_values(call)))
+        self._write_children(call)
+
+    async def update(self, call: Call) -> None:
+        self._writes.add(update(calls).where(calls.c.sid == call.sid).values(**_call_values(call)))
+        self._writes.add(delete(call_turns).where(call_turns.c.call_sid == call.sid))
+        self._writes.add(
+            delete(call_tool_invocations).where(call_tool_invocations.c.call_sid == call.sid)
+        )
+        self._write_children(call)
+
+    def _write_children(self, call: Call) -> None:
+        if call.turns:
+            self._writes.add(
+                insert(call_turns).values(
+                    [
+                        {
+                            "call_sid": call.sid,
+                            "seq": i,
+                            "speaker": t.speaker.value,
+                            "text": t.text,
+                            "at": t.at,
+                            "interrupted": t.interrupted,
+                        }
+                        for i, t in enumerate(call.turns)
+                    ]
+                )
+            )
+        if call.tool_invocations:
+            self._writes.add(
+                insert(call_tool_invocations).values(
+                    [
+                        {
+                            "call_sid": call.sid,
+                            "seq": i,
+                            "name": t.name,
+                            "arguments": t.arguments,
+                            "outcome": t.outcome,
+                            "result": t.result,
+                            "at": t.at,
+                            "duration_ms": t.duration_ms,
+                        }
+                        for i, t in enumerate(call.tool_invocations)
+                    ]
+                )
+            )
+
+    async def get(self, call_sid: str, *, for_update: bool = False) -> Call | None:
+        statement = select(calls).where(calls.c.sid == call_sid)
+        if for_update:
+            statement = statement.with_for_update()
+        await self._writes.flush()
+        async with translated_errors():
+            row = (await self._session.execute(statement)).first()
+            if row is None:
+                return None
+            turns = (
+                await self._session.execute(
+                    select(call_turns)
+                    .where(call_turns.c.call_sid == call_sid)
+                    .order_by(call_turns.c.seq)
+                )
+            ).all()
+            tools = (
+                await self._session.execute(
+                    select(call_tool_invocations)
+                    .where(call_tool_invocations.c.call_sid == call_sid)
+                    .order_by(call_tool_invocations.c.seq)
+                )
+            ).all()
+        call = _call(row)
+        call.turns = [Turn(Speaker(t.speaker), t.text, t.at, t.interrupted) for t in turns]
+        call.tool_invocations = [
+            ToolInvocation(t.name, t.arguments, t.outcome, t.result, t.at, t.duration_ms)
+            for t in tools
+        ]
+        return call
+
+    async def find(self, query: CallQuery) -> Page[Call]:
+        conditions = []
+        if query.status is not None:
+            conditions.append(calls.c.status == query.status.value)
+        if query.from_number is not None:
+            conditions.append(calls.c.from_number == query.from_number)
+        if query.started_from is not None:
+            conditions.append(calls.c.started_at >= query.started_from)
+        if query.started_before is not None:
+            conditions.append(calls.c.started_at < query.started_before)
+        count = select(func.count()).select_from(calls).where(*conditions)
+        page = (
+            select(calls)
+            .where(*conditions)
+            .order_by(calls.c.started_at.desc(), calls.c.sid)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        await self._writes.flush()
+        async with translated_errors():
+            total = (await self._session.execute(count)).scalar_one()
+            rows = (await self._session.execute(page)).all()
+        return Page(items=[_call(row) for row in rows], total=total)
