@@ -14,12 +14,25 @@ from entrypoints.container import Container
 log = logging.getLogger("frontdesk")
 
 
-def _serve(container: Container, host: str | None, port: int | None) -> int:
+def _serve(container: Container, host: str | None, port: int | None, dev: bool) -> int:
     import uvicorn
+    from dependency_injector import providers
 
     from entrypoints.http.app import create_app
 
     settings = container.settings()
+    updates: dict[str, object] = {"dev": settings.dev or dev}
+    if host:
+        updates["host"] = host
+    if port:
+        updates["port"] = port
+    settings = settings.model_copy(update=updates)
+    container.settings.override(providers.Object(settings))
+    if not settings.twilio_auth_tokens:
+        log.warning(
+            "TWILIO_AUTH_TOKEN is not set: Twilio requests are refused%s",
+            " except unsigned ones from loopback (--dev)" if settings.dev else "",
+        )
     container.practice()  # fail now, naming the key, rather than on the first request
     if settings.embedded_database:
         log.info(
@@ -28,8 +41,8 @@ def _serve(container: Container, host: str | None, port: int | None) -> int:
         upgrade_to_head(settings.resolved_database_url())
     uvicorn.run(
         create_app(container),
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
     )
@@ -57,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the HTTP server (API, webhooks, media stream)")
     serve.add_argument("--host", help="interface to bind (default: HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default: PORT or 8000)")
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        help="with no TWILIO_AUTH_TOKEN, accept unsigned Twilio requests from loopback",
+    )
     commands.add_parser("migrate", help="upgrade the database to the latest migration")
     commands.add_parser("check-practice", help="validate PRACTICE_FILE and summarise it")
     args = parser.parse_args(argv)
@@ -65,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     container = Container()
     try:
         if args.command == "serve":
-            return _serve(container, args.host, args.port)
+            return _serve(container, args.host, args.port, args.dev)
         if args.command == "migrate":
             return _migrate(container)
         return _check_practice(container)
