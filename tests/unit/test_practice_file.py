@@ -40,12 +40,32 @@ def test_the_default_region_can_be_overridden() -> None:
     ("old", "new", "message"),
     [
         ('time_zone = "America/New_York"', 'time_zone = "Mars/Olympus"', "practice.time_zone"),
-        ('monday = ["08:00-12:00", "13:00-17:00"]', 'monday = ["12:00-08:00"]', "practice.hours.monday"),
-        ('monday = ["08:00-12:00", "13:00-17:00"]', 'monday = ["8am-noon"]', "practice.hours.monday"),
-        ('services = ["cleaning", "checkup"]', 'services = ["cleaning", "whitening"]', "providers[2].services"),
+        (
+            'monday = ["08:00-12:00", "13:00-17:00"]',
+            'monday = ["12:00-08:00"]',
+            "practice.hours.monday",
+        ),
+        (
+            'monday = ["08:00-12:00", "13:00-17:00"]',
+            'monday = ["8am-noon"]',
+            "practice.hours.monday",
+        ),
+        (
+            'services = ["cleaning", "checkup"]',
+            'services = ["cleaning", "whitening"]',
+            "providers[2].services",
+        ),
         ("duration_minutes = 60", "duration_minutes = 0", "services[0].duration_minutes"),
-        ("booking_horizon_days = 60", "booking_horizon_days = 60\ncolour = 'blue'", "practice.colour"),
-        ('front_desk_phone = "+12125550142"', 'front_desk_phone = "call us"', "practice.front_desk_phone"),
+        (
+            "booking_horizon_days = 60",
+            "booking_horizon_days = 60\ncolour = 'blue'",
+            "practice.colour",
+        ),
+        (
+            'front_desk_phone = "+12125550142"',
+            'front_desk_phone = "call us"',
+            "practice.front_desk_phone",
+        ),
         ('id = "checkup"', 'id = "cleaning"', "services[1].id"),
     ],
 )

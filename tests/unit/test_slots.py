@@ -91,7 +91,12 @@ def test_a_slot_must_end_by_closing_time() -> None:
 def test_booked_time_is_not_open() -> None:
     busy = [Busy("dr-lee", ny(MONDAY, 9, 30), ny(MONDAY, 10, 30))]
     found = slots(practice(), busy=busy, end=ny(MONDAY, 23))
-    assert [s.start for s in found] == [ny(MONDAY, 9), ny(MONDAY, 10, 30), ny(MONDAY, 11), ny(MONDAY, 11, 30)]
+    assert [s.start for s in found] == [
+        ny(MONDAY, 9),
+        ny(MONDAY, 10, 30),
+        ny(MONDAY, 11),
+        ny(MONDAY, 11, 30),
+    ]
 
 
 def test_another_providers_booking_does_not_block_a_slot() -> None:
@@ -144,7 +149,10 @@ def test_local_opening_time_keeps_across_the_autumn_clock_change() -> None:
     before, after = date(2026, 10, 26), date(2026, 11, 2)  # NY falls back on 2026-11-01
     now = ny(before, 6)
     found = slots(practice(), now=now, start=now, end=ny(after, 23))
-    first_of = {d: min(s.start for s in found if s.start.astimezone(NEW_YORK).date() == d) for d in (before, after)}
+    first_of = {
+        d: min(s.start for s in found if s.start.astimezone(NEW_YORK).date() == d)
+        for d in (before, after)
+    }
     assert first_of[before] == datetime(2026, 10, 26, 13, tzinfo=UTC)
     assert first_of[after] == datetime(2026, 11, 2, 14, tzinfo=UTC)
 
@@ -165,7 +173,9 @@ def test_slot_ids_are_readable_and_round_trip() -> None:
     assert parse_slot_id("dr-lee@2026-11-30T14:00Z") == ("dr-lee", start)
 
 
-@pytest.mark.parametrize("bad", ["", "dr-lee", "@2026-11-30T14:00Z", "dr-lee@tomorrow", "dr-lee@2026-13-01T14:00Z"])
+@pytest.mark.parametrize(
+    "bad", ["", "dr-lee", "@2026-11-30T14:00Z", "dr-lee@tomorrow", "dr-lee@2026-13-01T14:00Z"]
+)
 def test_malformed_slot_ids_are_invalid_input(bad: str) -> None:
     with pytest.raises(InvalidInput) as exc:
         parse_slot_id(bad)
@@ -173,7 +183,9 @@ def test_malformed_slot_ids_are_invalid_input(bad: str) -> None:
 
 
 def test_an_offered_slot_is_found_by_its_id() -> None:
-    slot = offered_slot(practice(), slot_id_value="dr-lee@2026-11-30T14:30Z", service_id="checkup", now=NOW)
+    slot = offered_slot(
+        practice(), slot_id_value="dr-lee@2026-11-30T14:30Z", service_id="checkup", now=NOW
+    )
     assert (slot.start, slot.end) == (ny(MONDAY, 9, 30), ny(MONDAY, 10))
 
 
