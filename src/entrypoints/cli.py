@@ -20,6 +20,7 @@ def _serve(container: Container, host: str | None, port: int | None, dev: bool) 
 
     from entrypoints.http.app import create_app
 
+    container.practice()  # fail now, naming the key, rather than on the first request
     settings = container.settings()
     updates: dict[str, object] = {"dev": settings.dev or dev}
     if host:
@@ -33,7 +34,6 @@ def _serve(container: Container, host: str | None, port: int | None, dev: bool) 
             "TWILIO_AUTH_TOKEN is not set: Twilio requests are refused%s",
             " except unsigned ones from loopback (--dev)" if settings.dev else "",
         )
-    container.practice()  # fail now, naming the key, rather than on the first request
     if settings.embedded_database:
         log.info(
             "no DATABASE_URL: using the embedded SQLite file under %s", settings.frontdesk_data_dir
