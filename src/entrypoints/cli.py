@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from adapters.practice_file import PracticeFileError
 from adapters.sql import upgrade_to_head
 from entrypoints.container import Container
+from entrypoints.observability.logging import configure_logging
 
 log = logging.getLogger("frontdesk")
 
@@ -44,6 +45,7 @@ def _serve(container: Container, host: str | None, port: int | None, dev: bool) 
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # keep our logging configuration
         proxy_headers=True,
     )
     return 0
@@ -79,8 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("check-practice", help="validate PRACTICE_FILE and summarise it")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     container = Container()
+    settings = container.settings()
+    configure_logging(
+        level=settings.log_level, log_format=settings.log_format, secrets=settings.secrets
+    )
     try:
         if args.command == "serve":
             return _serve(container, args.host, args.port, args.dev)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -52,6 +53,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: JSON lines unless stderr is a terminal."
+    )
 
     @field_validator("frontdesk_api_keys", mode="before")
     @classmethod
@@ -71,6 +75,21 @@ class Settings(BaseSettings):
             for t in (self.twilio_auth_token, self.twilio_auth_token_secondary)
             if t is not None and t.get_secret_value()
         ]
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret value configured, for the log redactor."""
+        values = [
+            *self.twilio_auth_tokens,
+            *(k.get_secret_value() for k in self.frontdesk_api_keys),
+        ]
+        if self.deepgram_api_key is not None:
+            values.append(self.deepgram_api_key.get_secret_value())
+        if self.database_url is not None:
+            password = urlsplit(self.database_url.get_secret_value()).password
+            if password:
+                values.append(password)
+        return values
 
     @property
     def public_base_url(self) -> str:

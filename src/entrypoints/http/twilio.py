@@ -22,6 +22,7 @@ from adapters.twilio.signature import (
 )
 from application.calls.admission import CallStatusReport, IncomingCall
 from domain.calls import NextStep, StreamRefused
+from entrypoints.observability.logging import bind_call
 
 if TYPE_CHECKING:
     from entrypoints.container import Container
@@ -192,6 +193,7 @@ def twilio_router(container: Container) -> Router:
             await text_socket.close(code=1008, reason="no start")
             return
         token = leg.custom_parameters.get("token", "")
-        await container.answer_call()(leg, token)
+        with bind_call(leg.call_sid, stream_sid=leg.stream_sid):
+            await container.answer_call()(leg, token)
 
     return Router(path="/", route_handlers=[voice, after_stream, status, media])

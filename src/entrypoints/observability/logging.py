@@ -1,0 +1,109 @@
+"""Structured logs (structlog over the standard library): JSON lines when the output is
+not a terminal (or LOG_FORMAT=json), readable lines on a terminal. Every line carries
+the context bound with `bind_call` (the call sid), and passes through a redactor that
+masks phone numbers and removes configured secrets, whatever module logged it."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+LogFormat = Literal["auto", "json", "console"]
+
+_PHONE = re.compile(
+    r"(?:\+|%2B)\d[\d\s().-]{5,18}\d"  # E.164, also URL-encoded
+    r"|(?<![\w-])\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?![\w-])"  # national, NANP-style
+)
+_KEEP = 2
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(0).replace("%2B", "+"))
+    return "[phone ..." + digits[-_KEEP:] + "]"
+
+
+class Redactor:
+    """Masks phone numbers (all but the last two digits) and replaces each configured
+    secret (auth tokens, API keys) with `[redacted]` in every string of the event."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self._secrets:
+            value = value.replace(secret, "[redacted]")
+        return _PHONE.sub(_mask_phone, value)
+
+    def __call__(self, _: WrappedLogger, __: str, event: EventDict) -> EventDict:
+        for key, value in event.items():
+            if isinstance(value, str) and key != "timestamp":
+                event[key] = self.text(value)
+        return event
+
+
+class _StderrHandler(logging.StreamHandler[Any]):
+    """Writes to whatever `sys.stderr` is at the time of the record (it may be replaced)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
+def configure_logging(
+    *, level: str = "INFO", log_format: LogFormat = "auto", secrets: Sequence[str] = ()
+) -> None:
+    """Route the standard library's and structlog's records through one pipeline."""
+    as_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        Redactor(secrets),
+    ]
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
+        if as_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    handler = _StderrHandler()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+@contextmanager
+def bind_call(call_sid: str, **values: Any) -> Iterator[None]:
+    """Bind the call sid (and more) to every log line of this task and its children."""
+    with structlog.contextvars.bound_contextvars(call_sid=call_sid, **values):
+        yield
