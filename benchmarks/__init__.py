@@ -1,0 +1,1 @@
+"""Load and latency harnesses. Scripts, not tests: pytest never collects them."""
