@@ -8,10 +8,12 @@ session, once Settings are applied (and the greeting spoken):
 
 - agent audio: `seconds * 50` tagged 160-byte frames at 20 ms pacing (real time),
   in 2 s turns (AgentStartedSpeaking ... AgentAudioDone, so the server sends marks);
-- barge-in: every 5 s, mid-turn, `UserStartedSpeaking` (send time recorded), then
-  200 ms without audio and a new turn, as the service does when the caller talks;
-- tools: every 5 s a `FunctionCallRequest` for `check_available_slots`; the time
-  until the `FunctionCallResponse` with that id arrives is recorded;
+- tools: in the first half of every 5 s block (random point per session), a
+  `FunctionCallRequest` for `check_available_slots`; the time until the
+  `FunctionCallResponse` with that id arrives is recorded;
+- barge-in: in the second half of every 5 s block (random point), mid-turn,
+  `UserStartedSpeaking` (send time recorded), then 200 ms without audio and a new
+  turn, as the service does when the caller talks;
 - caller audio: the receive time of every tagged frame.
 
 The URL goes to `--ready` once listening; on SIGTERM/SIGINT (or `--max-lifetime-s`)
@@ -79,11 +81,8 @@ class BenchEmulator(DeepgramEmulator):
         super().__init__(api_key=api_key)
         self.frames_per_session = round(seconds / FRAME_S)
         every = round(EVENT_EVERY_S / FRAME_S)
-        n_events = max(1, self.frames_per_session // every)
-        span = self.frames_per_session / n_events
-        # tool requests early in each 5 s block, barge-ins mid-turn later in it
-        self.tool_at = {int(span * i + span * 0.25) for i in range(n_events)}
-        self.barge_at = {int(span * i + span * 0.6) for i in range(n_events)}
+        self._n_events = max(1, self.frames_per_session // every)
+        self._span = self.frames_per_session / self._n_events
         self.records: dict[int, SessionRecord] = {}
         self._call_ids = itertools.count(1)
 
@@ -105,6 +104,11 @@ class BenchEmulator(DeepgramEmulator):
         rec = self.record(session.index)
         loop = asyncio.get_running_loop()
         sent = rec.agent_sent
+        # one tool request in the first half of each 5 s block and one barge-in in the
+        # second half, at random points, so sessions do not act in lockstep
+        span = self._span
+        tool_at = {int(span * (i + random.uniform(0.05, 0.45))) for i in range(self._n_events)}
+        barge_at = {int(span * (i + random.uniform(0.55, 0.95))) for i in range(self._n_events)}
         try:
             await ws.send(_STARTED, text=True)
             in_turn = 0
@@ -112,7 +116,7 @@ class BenchEmulator(DeepgramEmulator):
             for seq in range(self.frames_per_session):
                 if receiver.done():
                     break
-                if seq in self.tool_at:
+                if seq in tool_at:
                     call_id = f"bench_{session.index}_{next(self._call_ids)}"
                     item = {
                         "id": call_id,
@@ -123,7 +127,7 @@ class BenchEmulator(DeepgramEmulator):
                     frame = _encode({"type": "FunctionCallRequest", "functions": [item]})
                     rec.tool_sent[call_id] = time.monotonic_ns()
                     await ws.send(frame, text=True)
-                if seq in self.barge_at:
+                if seq in barge_at:
                     delay = next_at - loop.time()
                     if delay > 0:
                         await asyncio.sleep(delay)
