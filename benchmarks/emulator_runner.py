@@ -77,8 +77,9 @@ class SessionRecord:
 
 
 class BenchEmulator(DeepgramEmulator):
-    def __init__(self, *, api_key: str, seconds: float) -> None:
+    def __init__(self, *, api_key: str, seconds: float, tools: bool = True) -> None:
         super().__init__(api_key=api_key)
+        self.tools = tools
         self.frames_per_session = round(seconds / FRAME_S)
         every = round(EVENT_EVERY_S / FRAME_S)
         self._n_events = max(1, self.frames_per_session // every)
@@ -108,6 +109,8 @@ class BenchEmulator(DeepgramEmulator):
         # second half, at random points, so sessions do not act in lockstep
         span = self._span
         tool_at = {int(span * (i + random.uniform(0.05, 0.45))) for i in range(self._n_events)}
+        if not self.tools:
+            tool_at = set()
         barge_at = {int(span * (i + random.uniform(0.55, 0.95))) for i in range(self._n_events)}
         try:
             await ws.send(_STARTED, text=True)
@@ -210,7 +213,7 @@ async def main_async(args: argparse.Namespace) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     lags: list[float] = []
-    emulator = BenchEmulator(api_key=args.api_key, seconds=args.seconds)
+    emulator = BenchEmulator(api_key=args.api_key, seconds=args.seconds, tools=not args.no_tools)
     async with emulator:
         Path(args.ready).write_text(emulator.url)  # noqa: ASYNC240
         probe = _lag_probe(loop, lags, stop)
@@ -253,6 +256,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--ready", required=True, help="file to write the URL to")
     parser.add_argument("--out", required=True, help="JSON file for the measurements")
+    parser.add_argument("--no-tools", action="store_true", help="send no FunctionCallRequest")
     parser.add_argument("--max-lifetime-s", type=float, default=900)
     asyncio.run(main_async(parser.parse_args()))
 
