@@ -682,9 +682,10 @@ def run_once(
         )
         log_tail = (workdir / "server.log").read_text(errors="replace").splitlines()[-15:]
         figures["server_log_tail"] = log_tail
-        return figures, command
     finally:
         procs.stop()
+    shutil.rmtree(workdir, ignore_errors=True)  # kept when the run failed, for its logs
+    return figures, command
 
 
 # --- output --------------------------------------------------------------------------------
@@ -809,7 +810,7 @@ def print_summary(all_figures: list[dict[str, Any]]) -> None:
     head = (
         f"{'calls':>5} {'c2a p99':>8} {'a2c p99':>8} {'lost':>5} {'reord':>5} "
         f"{'cpu/call-s':>10} {'barge p99':>9} {'tool p99':>8} {'RSS MB':>7} "
-        f"{'drv lag p99':>11} {'busy':>5}  saturated"
+        f"{'drv lag p99':>11} {'busy':>5} {'other':>5}  saturated"
     )
     print(head)
     for f in all_figures:
@@ -818,7 +819,8 @@ def print_summary(all_figures: list[dict[str, Any]]) -> None:
             f"{f['c2a_lost'] + f['a2c_lost']:>5} {f['c2a_reordered'] + f['a2c_reordered']:>5} "
             f"{f['cpu_ms_per_call_s_steady']:>10.2f} {f['barge_in']['p99']:>9.2f} "
             f"{f['tool']['p99']:>8.2f} {f['server_peak_rss_mb']:>7.1f} "
-            f"{f['driver_lag']['p99']:>11.2f} {f['machine_busy_steady'] * 100:>4.0f}%  "
+            f"{f['driver_lag']['p99']:>11.2f} {f['machine_busy_steady'] * 100:>4.0f}% "
+            f"{f['other_cpu_cores_steady']:>5.2f}  "
             f"{'yes' if f['saturated'] else 'no'}"
         )
 
