@@ -229,6 +229,9 @@ class Say:
 
     text: str
     audio_bytes: int = 1600
+    fill: int | None = None
+    """The byte every audio sample carries (None: mu-law silence), so a test can tell
+    one utterance's frames from another's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,9 +490,9 @@ class DeepgramEmulator:
                             lambda n=min_bytes: session.audio_bytes >= n or session.closed,
                             timeout_s=3600,
                         )
-                    case Say(text=text, audio_bytes=audio_bytes):
+                    case Say(text=text, audio_bytes=audio_bytes, fill=fill):
                         async with speaking:
-                            await _speak(ws, text, audio_bytes, started=True)
+                            await _speak(ws, text, audio_bytes, started=True, fill=fill)
                     case UserSays(text=text):
                         await ws.send(_USER_STARTED_SPEAKING, text=True)
                         await ws.send(
@@ -588,13 +591,16 @@ class DeepgramEmulator:
                 session.changed()
 
 
-async def _speak(ws: ServerConnection, text: str, audio_bytes: int, *, started: bool) -> None:
+async def _speak(
+    ws: ServerConnection, text: str, audio_bytes: int, *, started: bool, fill: int | None = None
+) -> None:
     if started:
         await ws.send(_AGENT_STARTED_SPEAKING, text=True)
     await ws.send(_frame("ConversationText", role="assistant", content=text), text=True)
+    chunk = _SILENCE_CHUNK if fill is None else bytes([fill]) * AUDIO_CHUNK_BYTES
     full, rest = divmod(audio_bytes, AUDIO_CHUNK_BYTES)
     for _ in range(full):
-        await ws.send(_SILENCE_CHUNK)
+        await ws.send(chunk)
     if rest:
-        await ws.send(_SILENCE_CHUNK[:rest])
+        await ws.send(chunk[:rest])
     await ws.send(_AGENT_AUDIO_DONE, text=True)

@@ -89,6 +89,8 @@ class CallSession:
         self._turns_done = 0
         self._turns_played = 0
         self._played = asyncio.Event()
+        self._ended = asyncio.Event()
+        """Set by `_end`: wakes `run` whichever task decided the call is over."""
 
     @property
     def call(self) -> Call:
@@ -98,13 +100,18 @@ class CallSession:
         """Run until the caller hangs up, the agent fails, or a goodbye/transfer plays."""
         caller = asyncio.create_task(self._caller_pump(), name=f"caller-pump-{self._call.sid}")
         agent = asyncio.create_task(self._agent_pump(), name=f"agent-pump-{self._call.sid}")
+        # The finisher ends the call without ending a pump, and it starts after `run` is
+        # already waiting: without this wake-up, the call outlives its goodbye.
+        ended = asyncio.create_task(self._ended.wait(), name=f"call-ended-{self._call.sid}")
         watched: set[asyncio.Task[None]] = {caller, agent}
         try:
             while not self._end_reason:
                 if self._finisher is not None:
                     watched.add(self._finisher)
                 done, _ = await asyncio.wait(
-                    watched, timeout=self._limits.max_call_s, return_when=asyncio.FIRST_COMPLETED
+                    {*watched, ended},
+                    timeout=self._limits.max_call_s,
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
                 if not done:
                     self._end(EndReason.TIME_LIMIT)
@@ -116,6 +123,7 @@ class CallSession:
                 if not watched:
                     self._end(EndReason.INTERNAL_ERROR)
         finally:
+            ended.cancel()
             await asyncio.shield(self._finalise(caller, agent))
         return self._call
 
@@ -235,6 +243,7 @@ class CallSession:
     def _end(self, reason: EndReason) -> None:
         if self._end_reason is None:
             self._end_reason = reason
+        self._ended.set()
 
     async def _finalise(self, caller: asyncio.Task[None], agent: asyncio.Task[None]) -> None:
         for task in (caller, agent, self._finisher):
@@ -252,8 +261,14 @@ class CallSession:
         await self._leg.close()
 
     async def _save(self) -> None:
+        """Write the finished call over the stored one, keeping Twilio's final status: its
+        status callback often lands while the call is finalising, and our copy of the
+        record predates it (a blind write would erase it)."""
         try:
             async with self._uow() as uow:
+                stored = await uow.calls.get(self._call.sid, for_update=True)
+                if stored is not None and stored.twilio_status and not self._call.twilio_status:
+                    self._call.complete(stored.twilio_status, stored.duration_s, self._clock.now())
                 await uow.calls.update(self._call)
                 await uow.commit()
         except StorageUnavailable:
