@@ -107,8 +107,9 @@ class CallRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction. Rolls back on exit unless `commit` was called.
 
-    `commit` turns constraint violations into domain errors: the no-overlap constraint
-    into `SlotTaken`, a duplicate idempotency key into `DuplicateIdempotencyKey`.
+    Constraint violations become domain errors — the no-overlap rule `SlotTaken`, a
+    duplicate idempotency key `DuplicateIdempotencyKey` — at `commit`, or at the first
+    read after the write that broke the rule (an adapter may send writes early).
     Losing the database raises `StorageUnavailable`, whichever method noticed.
     """
 
