@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     frontdesk_data_dir: Path = Field(default=Path(".frontdesk"))
     practice_file: Path = Field(default=DEFAULT_PRACTICE_FILE)
     frontdesk_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    api_rate_limit_per_minute: int = Field(
+        default=600, ge=1, description="Requests a minute per API key, per instance."
+    )
     default_region: str | None = Field(
         default=None, description="Overrides the practice file's region for national numbers."
     )

@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from entrypoints.http.auth import bearer_guard
 from entrypoints.http.health import healthz, readyz
 from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.http.rate_limit import RateLimiter
 from entrypoints.http.twilio import twilio_router
 from entrypoints.http.v1 import AppointmentsController, CallsController, get_practice, list_slots
 
@@ -51,7 +52,9 @@ def create_app(container: Container) -> Litestar:
     api = Router(
         path=API_PREFIX,
         route_handlers=[get_practice, list_slots, AppointmentsController, CallsController],
-        guards=[bearer_guard(api_keys)],
+        guards=[
+            bearer_guard(api_keys, RateLimiter(container.settings().api_rate_limit_per_minute))
+        ],
         security=[{BEARER: []}],
         dependencies={
             "practice": provide(container.practice),

@@ -12,6 +12,7 @@ from litestar.handlers.base import BaseRouteHandler
 from pydantic import SecretStr
 
 from entrypoints.http.problems import Unauthorized
+from entrypoints.http.rate_limit import RateLimiter
 
 SCOPE_STATE_KEY = "api_key_scope"
 
@@ -23,12 +24,13 @@ def key_scope(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def bearer_guard(keys: Callable[[], Sequence[SecretStr]]) -> Guard:
+def bearer_guard(keys: Callable[[], Sequence[SecretStr]], limiter: RateLimiter) -> Guard:
     """Admit a request whose `Authorization: Bearer <key>` matches one of `keys()`.
 
     Every configured key is compared (hmac.compare_digest), so timing tells nothing
     about which key or how much of it matched. No keys configured: nothing is admitted.
-    On success the key's scope is left in `connection.state` for the handlers.
+    On success the key's scope is left in `connection.state` for the handlers, and the
+    request is counted against that key's rate limit (`RateLimited` past it).
     """
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -46,6 +48,8 @@ def bearer_guard(keys: Callable[[], Sequence[SecretStr]]) -> Guard:
                 matched = key
         if matched is None:
             raise Unauthorized("Invalid API key.")
-        connection.state[SCOPE_STATE_KEY] = key_scope(matched)
+        scope = key_scope(matched)
+        limiter.take(scope)
+        connection.state[SCOPE_STATE_KEY] = scope
 
     return guard

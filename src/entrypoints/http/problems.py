@@ -21,6 +21,7 @@ from litestar.types import ExceptionHandlersMap
 from application.calls.records import CallNotFound
 from application.errors import StorageUnavailable
 from domain.scheduling import InvalidInput, SchedulingError
+from entrypoints.http.rate_limit import RateLimited
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://frontdesk.dev/problems/"
@@ -78,6 +79,7 @@ _TITLES: Mapping[str, str] = {
     "validation_failed": "Request validation failed",
     "unauthorized": "Unauthorized",
     "call_not_found": "Call not found",
+    "rate_limited": "Too many requests",
     "storage_unavailable": "Storage unavailable",
     "internal_error": "Internal server error",
 }
@@ -138,6 +140,10 @@ def _call_not_found(_: Request[Any, Any, Any], exc: CallNotFound) -> Response[Pr
     return _respond(problem(exc.code, 404, exc.message))
 
 
+def _rate_limited(_: Request[Any, Any, Any], exc: RateLimited) -> Response[Problem]:
+    return _respond(problem("rate_limited", 429, str(exc)), {"Retry-After": str(exc.retry_after_s)})
+
+
 def _unauthorized(_: Request[Any, Any, Any], exc: Unauthorized) -> Response[Problem]:
     return _respond(problem("unauthorized", 401, exc.detail), {"WWW-Authenticate": "Bearer"})
 
@@ -171,6 +177,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: _validation_error,
     Unauthorized: _unauthorized,
     CallNotFound: _call_not_found,
+    RateLimited: _rate_limited,
     StorageUnavailable: _storage_unavailable,
     HTTPException: _http_error,
     Exception: _internal_error,
@@ -197,6 +204,12 @@ BAD_REQUEST = {
 }
 UNAUTHORIZED = {
     **BAD_REQUEST,
+    429: _spec(
+        "Over this API key's rate limit; retry after Retry-After seconds",
+        "rate_limited",
+        429,
+        "Too many requests; retry in 2 s.",
+    ),
     401: _spec("Missing or invalid API key", "unauthorized", 401, "Invalid API key."),
 }
 NOT_FOUND = {
