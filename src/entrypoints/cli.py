@@ -11,6 +11,7 @@ from adapters.practice_file import PracticeFileError
 from adapters.sql import upgrade_to_head
 from entrypoints.container import Container
 from entrypoints.observability.logging import configure_logging
+from entrypoints.setup import add_setup_parser, run_setup
 
 log = logging.getLogger("frontdesk")
 
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands.add_parser("migrate", help="upgrade the database to the latest migration")
     commands.add_parser("check-practice", help="validate PRACTICE_FILE and summarise it")
+    add_setup_parser(commands)
     args = parser.parse_args(argv)
 
     container = Container()
@@ -91,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(container, args.host, args.port, args.dev)
         if args.command == "migrate":
             return _migrate(container)
+        if args.command == "setup":
+            return run_setup(args)
         return _check_practice(container)
     except PracticeFileError as exc:
         print(f"frontdesk: {exc}", file=sys.stderr)
