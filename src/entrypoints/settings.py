@@ -100,6 +100,17 @@ class Settings(BaseSettings):
 
     def resolved_database_url(self) -> str:
         if self.database_url is not None:
-            return self.database_url.get_secret_value()
+            return _async_driver(self.database_url.get_secret_value())
         path = (self.frontdesk_data_dir / "frontdesk.sqlite3").resolve()
         return f"sqlite+aiosqlite:///{path}"
+
+
+def _async_driver(url: str) -> str:
+    """Accept the URLs hosting providers hand out (`postgres://`, `postgresql://`,
+    `?sslmode=`) by naming the async driver and asyncpg's spelling of the TLS option."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("postgresql+asyncpg://"):
+        url = url.replace("sslmode=", "ssl=")
+    return url

@@ -1,0 +1,30 @@
+"""Settings: database URLs as hosting providers hand them out."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from entrypoints.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgres://u:p@db:5432/app", "postgresql+asyncpg://u:p@db:5432/app"),
+        ("postgresql://u:p@db/app?sslmode=disable", "postgresql+asyncpg://u:p@db/app?ssl=disable"),
+        ("postgresql+asyncpg://u:p@db/app", "postgresql+asyncpg://u:p@db/app"),
+        ("sqlite+aiosqlite:////tmp/x.db", "sqlite+aiosqlite:////tmp/x.db"),
+    ],
+)
+def test_database_urls_name_the_async_driver(given: str, used: str) -> None:
+    assert Settings(database_url=SecretStr(given)).resolved_database_url() == used
+
+
+def test_secrets_for_the_log_redactor_include_the_database_password() -> None:
+    settings = Settings(
+        database_url=SecretStr("postgresql+asyncpg://u:hunter2pass@db/app"),
+        twilio_auth_token=SecretStr("tw-token"),
+        frontdesk_api_keys=[SecretStr("k1"), SecretStr("k2")],
+    )
+    assert {"hunter2pass", "tw-token", "k1", "k2"} <= set(settings.secrets)
