@@ -814,6 +814,13 @@ def print_summary(all_figures: list[dict[str, Any]]) -> None:
     )
     print(head)
     for f in all_figures:
+        if not f["steady_window_s"] >= 1:  # no steady window: whole-run CPU, no busy figure
+            f = {
+                **f,
+                "cpu_ms_per_call_s_steady": f["cpu_ms_per_call_s_whole"],
+                "machine_busy_steady": float("nan"),
+                "other_cpu_cores_steady": float("nan"),
+            }
         print(
             f"{f['calls']:>5} {f['c2a']['p99']:>8.2f} {f['a2c']['p99']:>8.2f} "
             f"{f['c2a_lost'] + f['a2c_lost']:>5} {f['c2a_reordered'] + f['a2c_reordered']:>5} "
