@@ -21,6 +21,7 @@ from adapters.twilio.signature import (
     public_url,
 )
 from application.calls.admission import CallStatusReport, IncomingCall
+from application.errors import StorageUnavailable
 from domain.calls import NextStep, StreamRefused
 from entrypoints.observability.logging import bind_call
 
@@ -144,6 +145,9 @@ def twilio_router(container: Container) -> Router:
             token = await container.admit_call()(incoming)
         except StreamRefused:
             return _xml(twiml.hang_up())
+        except StorageUnavailable:
+            log.error("database unavailable: the call is put through to the front desk")
+            return _xml(after_stream_twiml(NextStep.APOLOGISE))
         stream = media_stream_url(base, MEDIA_PATH)
         after = public_url(base, AFTER_STREAM_PATH)
         return _xml(twiml.connect_stream(stream, after, {"token": token}))
@@ -153,7 +157,10 @@ def twilio_router(container: Container) -> Router:
         params = await verified_form(request)
         if params is None:
             return Response("", status_code=HTTP_403_FORBIDDEN)
-        step = await container.next_step()(params.get("CallSid", ""))
+        try:
+            step = await container.next_step()(params.get("CallSid", ""))
+        except StorageUnavailable:
+            step = NextStep.APOLOGISE  # the record is out of reach: a person can still help
         return _xml(after_stream_twiml(step))
 
     @post(STATUS_PATH, include_in_schema=False, status_code=HTTP_204_NO_CONTENT)
