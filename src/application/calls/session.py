@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 from application.errors import StorageUnavailable
 from application.ports import (
@@ -31,7 +32,7 @@ from application.ports import (
     UnitOfWorkFactory,
     UserStartedSpeaking,
 )
-from application.receptionist.tools import CallContext, ReceptionistTools, ToolOutcome
+from application.receptionist.tools import CallContext, ToolOutcome
 from domain.calls import Call, EndReason, NextStep, Speaker, ToolInvocation, Turn
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,18 @@ _END_REASON_FOR_STEP = {
     NextStep.HANG_UP: EndReason.AGENT_ENDED,
     NextStep.TRANSFER: EndReason.TRANSFERRED,
 }
+
+
+class ToolRunner(Protocol):
+    """What the session needs of the tools: `ReceptionistTools` in production."""
+
+    async def invoke(self, name: str, arguments: str, context: CallContext) -> ToolOutcome: ...
+
+
+_TOOL_FAILED = (
+    '{"ok":false,"error":"internal_error","message":"Something went wrong on our side.",'
+    '"next":"Apologise and offer to transfer the caller, or to try again."}'
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,7 +82,7 @@ class CallSession:
         call: Call,
         leg: CallLeg,
         agent: AgentConnection,
-        tools: ReceptionistTools,
+        tools: ToolRunner,
         context: CallContext,
         uow: UnitOfWorkFactory,
         clock: Clock,
@@ -212,6 +225,10 @@ class CallSession:
                 '"next":"Apologise and offer to transfer the caller."}',
                 "timeout",
             )
+        except Exception:
+            # A bug in a tool must not leave the model waiting for a result forever.
+            log.exception("tool %s failed", request.name)
+            outcome = ToolOutcome(_TOOL_FAILED, "internal_error")
         elapsed_ms = (time.perf_counter() - started) * 1000
         self._call.record_tool(
             ToolInvocation(
@@ -224,7 +241,9 @@ class CallSession:
             )
         )
         await self._agent.send_tool_result(request.call_id, request.name, outcome.content)
-        if outcome.next_step is not None and self._finisher is None:
+        # After the call has ended (a hang-up while this tool ran), nothing plays any more:
+        # a finisher started now would only hold up `_finalise` for the goodbye timeout.
+        if outcome.next_step is not None and self._finisher is None and not self._end_reason:
             self._call.plan(outcome.next_step)
             self._finisher = asyncio.create_task(self._finish_after_goodbye(outcome.next_step))
 
@@ -255,10 +274,16 @@ class CallSession:
             task.cancel()
         pending = [t for t in (caller, agent, self._finisher, *self._tool_tasks) if t is not None]
         await asyncio.gather(*pending, return_exceptions=True)
-        await self._agent.close()
-        self._call.end(self._end_reason or EndReason.INTERNAL_ERROR, self._clock.now())
-        await self._save()
-        await self._leg.close()
+        try:
+            try:
+                await self._agent.close()
+            except Exception:
+                log.exception("closing the voice agent connection failed")
+            self._call.end(self._end_reason or EndReason.INTERNAL_ERROR, self._clock.now())
+            await self._save()
+        finally:
+            # Whatever failed above, Twilio must get the stream back to ask what next.
+            await self._leg.close()
 
     async def _save(self) -> None:
         """Write the finished call over the stored one, keeping Twilio's final status: its

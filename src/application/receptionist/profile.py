@@ -100,7 +100,8 @@ Opening hours:
     instructions = practice.extra.get("instructions")
     if instructions:
         prompt += f"\nPractice instructions:\n{instructions}\n"
-    greeting = practice.extra.get("greeting", DEFAULT_GREETING).format(practice=practice.name)
+    # `replace`, not `format`: an operator's greeting may hold other braces.
+    greeting = practice.extra.get("greeting", DEFAULT_GREETING).replace("{practice}", practice.name)
     return AgentProfile(
         prompt=prompt,
         greeting=greeting,

@@ -56,6 +56,7 @@ _GUIDANCE = {
     "not_your_appointment": "Only the patient's own appointments can be changed.",
     "storage_unavailable": "Apologise; the system is down. Offer to transfer to the front desk.",
     "no_front_desk": "No one can take the call; offer to help or take the caller's request.",
+    "date_in_past": "Ask which date the caller means; use today's date or a later one.",
 }
 _encode = msgspec.json.Encoder().encode
 
@@ -177,6 +178,14 @@ class ReceptionistTools:
             )
         except ValueError:
             raise _Refusal("invalid_input", f"{parsed.date!r} is not a date.") from None
+        today = now.astimezone(zone).date()
+        if first_day < today:
+            raise _Refusal(
+                "date_in_past", f"{first_day.isoformat()} has passed; today is {today.isoformat()}."
+            )
+        if first_day > today + self.practice.booking_horizon:
+            days = self.practice.booking_horizon.days
+            raise _Refusal("beyond_horizon", f"We only book up to {days} days ahead.")
         start = datetime.combine(first_day, time(0), tzinfo=zone)
         slots = await self.find_open_slots(
             FindOpenSlots(

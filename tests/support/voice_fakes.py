@@ -1,0 +1,238 @@
+"""In-memory fakes of the two live sides of a call (`CallLeg`, `AgentConnection`) and of
+the `VoiceAgent`, for unit tests of `CallSession` and `AnswerCall`.
+
+Tests feed events into queues and await conditions on what each side received; nothing
+here sleeps. `FakeCallLeg` plays like Twilio: a mark comes back as `PlaybackMarked` once
+the audio before it has played (`play_out()`), and `clear` returns pending marks at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from application.ports import (
+    AgentConnection,
+    AgentEvent,
+    AgentFailed,
+    AgentProfile,
+    AgentUnavailable,
+    CallerAudio,
+    CallerEvent,
+    CallerHungUp,
+    CallLeg,
+    PlaybackMarked,
+    VoiceAgent,
+)
+
+Write = tuple[Any, ...]
+"""("play", bytes) | ("clear",) | ("mark", name) | ("close",)"""
+
+_END = object()
+
+
+class _Watched:
+    """State tests can wait on: every change notifies, `wait_until` re-checks."""
+
+    def __init__(self) -> None:
+        self._changed = asyncio.Condition()
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        async with self._changed:
+            await self._changed.wait_for(predicate)
+
+
+class FakeCallLeg(_Watched):
+    """`CallLeg` whose events the test feeds and whose writes it reads back in order."""
+
+    def __init__(self, call_sid: str = "CA0001") -> None:
+        super().__init__()
+        self._sid = call_sid
+        self._events: asyncio.Queue[Any] = asyncio.Queue()
+        self._unplayed_marks: list[str] = []
+        self.writes: list[Write] = []
+        self.closed = False
+        self.hang_up_delivered = False
+        """True once `events` has handed the session a `CallerHungUp`."""
+
+    @property
+    def call_sid(self) -> str:
+        return self._sid
+
+    # --- the test's side -----------------------------------------------------------
+
+    def say(self, *payloads: bytes) -> None:
+        """The caller speaks: one `CallerAudio` per payload."""
+        for payload in payloads:
+            self._events.put_nowait(CallerAudio(payload))
+
+    def send(self, *events: CallerEvent) -> None:
+        for event in events:
+            self._events.put_nowait(event)
+
+    def hang_up(self) -> None:
+        self._events.put_nowait(CallerHungUp())
+
+    def play_out(self) -> None:
+        """Everything sent so far has played: each pending mark comes back."""
+        for name in self._unplayed_marks:
+            self._events.put_nowait(PlaybackMarked(name))
+        self._unplayed_marks.clear()
+
+    @property
+    def played(self) -> list[bytes]:
+        return [w[1] for w in self.writes if w[0] == "play"]
+
+    @property
+    def marks(self) -> list[str]:
+        return [w[1] for w in self.writes if w[0] == "mark"]
+
+    async def wait_for_writes(self, count: int) -> None:
+        await self.wait_until(lambda: len(self.writes) >= count)
+
+    async def wait_for_played(self, count: int) -> None:
+        await self.wait_until(lambda: len(self.played) >= count)
+
+    async def wait_for_mark(self, count: int = 1) -> None:
+        await self.wait_until(lambda: len(self.marks) >= count)
+
+    async def wait_closed(self) -> None:
+        await self.wait_until(lambda: self.closed)
+
+    # --- CallLeg ---------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[CallerEvent]:
+        while True:
+            event = await self._events.get()
+            if event is _END:
+                return
+            if isinstance(event, CallerHungUp):
+                self.hang_up_delivered = True
+                await self._notify()
+                yield event
+                return
+            yield event
+
+    async def play(self, audio: bytes) -> None:
+        self.writes.append(("play", audio))
+        await self._notify()
+
+    async def clear(self) -> None:
+        self.writes.append(("clear",))
+        self.play_out()  # like Twilio: cleared marks come back at once
+        await self._notify()
+
+    async def mark(self, name: str) -> None:
+        self.writes.append(("mark", name))
+        self._unplayed_marks.append(name)
+        await self._notify()
+
+    async def close(self) -> None:
+        self.writes.append(("close",))
+        self.closed = True
+        self._events.put_nowait(_END)
+        await self._notify()
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    call_id: str
+    name: str
+    content: str
+
+
+class FakeAgentConnection(_Watched):
+    """`AgentConnection` whose events the test feeds; records what the session sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._events: asyncio.Queue[Any] = asyncio.Queue()
+        self.audio: list[bytes] = []
+        self.tool_results: list[ToolResult] = []
+        self.injected: list[str] = []
+        self.closed = False
+
+    # --- the test's side -----------------------------------------------------------
+
+    def emit(self, *events: AgentEvent) -> None:
+        for event in events:
+            self._events.put_nowait(event)
+
+    def fail(self, reason: str = "socket closed") -> None:
+        self._events.put_nowait(AgentFailed(reason))
+
+    async def wait_for_audio(self, count: int) -> None:
+        await self.wait_until(lambda: len(self.audio) >= count)
+
+    async def wait_for_tool_results(self, count: int) -> None:
+        await self.wait_until(lambda: len(self.tool_results) >= count)
+
+    async def wait_closed(self) -> None:
+        await self.wait_until(lambda: self.closed)
+
+    # --- AgentConnection -------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[AgentEvent]:
+        while True:
+            event = await self._events.get()
+            if event is _END:
+                return
+            yield event
+            if isinstance(event, AgentFailed):
+                return
+
+    async def send_audio(self, audio: bytes) -> None:
+        if not self.closed:
+            self.audio.append(audio)
+            await self._notify()
+
+    async def send_tool_result(self, call_id: str, name: str, content: str) -> None:
+        if not self.closed:
+            self.tool_results.append(ToolResult(call_id, name, content))
+            await self._notify()
+
+    async def inject_message(self, text: str) -> None:
+        if not self.closed:
+            self.injected.append(text)
+            await self._notify()
+
+    async def close(self) -> None:
+        self.closed = True
+        self._events.put_nowait(_END)
+        await self._notify()
+
+
+class FakeVoiceAgent:
+    """`VoiceAgent` that hands out `FakeAgentConnection`s, or refuses when `unavailable`."""
+
+    def __init__(self, *, unavailable: bool = False) -> None:
+        self.unavailable = unavailable
+        self.profiles: list[AgentProfile] = []
+        self.connections: list[FakeAgentConnection] = []
+        self._connected = asyncio.Event()
+
+    async def wait_connected(self) -> FakeAgentConnection:
+        await self._connected.wait()
+        return self.connections[-1]
+
+    async def connect(self, profile: AgentProfile) -> AgentConnection:
+        self.profiles.append(profile)
+        if self.unavailable:
+            raise AgentUnavailable("the voice agent refused the connection")
+        connection = FakeAgentConnection()
+        self.connections.append(connection)
+        self._connected.set()
+        return connection
+
+
+def _typed(leg: FakeCallLeg, agent: FakeAgentConnection, voice: FakeVoiceAgent) -> None:
+    """Never called: lets mypy check the fakes against the ports."""
+    _: CallLeg = leg
+    __: AgentConnection = agent
+    ___: VoiceAgent = voice

@@ -1,0 +1,260 @@
+"""A call's life on the Twilio side (admit, open its stream, next step, status) and
+`AnswerCall`, over the in-memory unit of work and a fake voice agent."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+
+import pytest
+
+from application.calls.admission import (
+    AdmitCallHandler,
+    CallStatusReport,
+    IncomingCall,
+    NextStepHandler,
+    OpenStreamHandler,
+    RecordCallStatusHandler,
+    token_digest,
+)
+from application.calls.answer import AnswerCall
+from application.calls.session import SessionLimits
+from application.receptionist.profile import VoiceConfig
+from application.receptionist.tools import CallContext, ReceptionistTools
+from application.scheduling import (
+    BookAppointmentHandler,
+    CancelAppointmentHandler,
+    FindAppointmentsHandler,
+    FindOpenSlotsHandler,
+    GetAppointmentHandler,
+    RescheduleAppointmentHandler,
+)
+from domain.calls import CallStatus, EndReason, NextStep, StreamRefused
+from domain.scheduling import PhoneNumber, Practice
+from tests.support.clock import FixedClock
+from tests.support.fakes import InMemoryStore, fake_unit_of_work_factory
+from tests.support.practice import MONDAY, NOW, make_practice, slot_at
+from tests.support.voice_fakes import FakeCallLeg, FakeVoiceAgent
+
+SID = "CA" + "1" * 32
+CALLER = "+14155550123"
+INCOMING = IncomingCall(call_sid=SID, from_number=CALLER, to_number="+12125550100")
+
+
+@pytest.fixture
+def store() -> InMemoryStore:
+    return InMemoryStore()
+
+
+def admit(store: InMemoryStore) -> AdmitCallHandler:
+    return AdmitCallHandler(fake_unit_of_work_factory(store), FixedClock(NOW))
+
+
+def open_stream(store: InMemoryStore) -> OpenStreamHandler:
+    return OpenStreamHandler(fake_unit_of_work_factory(store))
+
+
+# --- admission ---------------------------------------------------------------------
+
+
+async def test_admitting_a_call_records_it_ringing_and_stores_only_the_tokens_digest(
+    store: InMemoryStore,
+) -> None:
+    token = await admit(store)(INCOMING)
+    call = store.calls[SID]
+    assert call.status is CallStatus.RINGING
+    assert (call.from_number, call.started_at) == (CALLER, NOW)
+    assert call.stream_token_digest == token_digest(token)
+    assert call.stream_token_digest != token
+    assert len(token) >= 24
+
+
+async def test_the_right_token_opens_the_stream_once(store: InMemoryStore) -> None:
+    token = await admit(store)(INCOMING)
+    call = await open_stream(store)(SID, token)
+    assert call.status is CallStatus.IN_PROGRESS
+    assert store.calls[SID].status is CallStatus.IN_PROGRESS
+    assert store.calls[SID].stream_token_digest is None
+    with pytest.raises(StreamRefused):
+        await open_stream(store)(SID, token)
+
+
+async def test_a_wrong_token_is_refused_and_the_right_one_still_works(
+    store: InMemoryStore,
+) -> None:
+    token = await admit(store)(INCOMING)
+    with pytest.raises(StreamRefused):
+        await open_stream(store)(SID, "not-the-token")
+    assert store.calls[SID].status is CallStatus.RINGING
+    await open_stream(store)(SID, token)
+
+
+async def test_a_stream_for_an_unknown_call_is_refused(store: InMemoryStore) -> None:
+    with pytest.raises(StreamRefused):
+        await open_stream(store)("CA-unknown", "whatever")
+
+
+async def test_a_repeated_webhook_while_ringing_issues_a_fresh_token_and_voids_the_old(
+    store: InMemoryStore,
+) -> None:
+    first = await admit(store)(INCOMING)
+    second = await admit(store)(INCOMING)
+    assert first != second
+    with pytest.raises(StreamRefused):
+        await open_stream(store)(SID, first)
+    await open_stream(store)(SID, second)
+
+
+async def test_a_webhook_for_a_call_already_answered_is_refused(store: InMemoryStore) -> None:
+    await open_stream(store)(SID, await admit(store)(INCOMING))
+    with pytest.raises(StreamRefused):
+        await admit(store)(INCOMING)
+
+
+async def test_the_next_step_of_an_unknown_call_is_to_hang_up(store: InMemoryStore) -> None:
+    assert await NextStepHandler(fake_unit_of_work_factory(store))("CA-unknown") is NextStep.HANG_UP
+
+
+async def test_the_next_step_is_read_from_the_stored_call(store: InMemoryStore) -> None:
+    await admit(store)(INCOMING)
+    store.calls[SID].plan(NextStep.TRANSFER)
+    assert await NextStepHandler(fake_unit_of_work_factory(store))(SID) is NextStep.TRANSFER
+
+
+async def test_a_final_status_callback_ends_the_call(store: InMemoryStore) -> None:
+    await admit(store)(INCOMING)
+    record = RecordCallStatusHandler(fake_unit_of_work_factory(store), FixedClock(NOW))
+    report = CallStatusReport(call_sid=SID, status="completed", duration_s=42)
+    assert await record(report) is True
+    call = store.calls[SID]
+    assert call.status is CallStatus.ENDED
+    assert (call.twilio_status, call.duration_s) == ("completed", 42)
+    assert call.end_reason is EndReason.CALLER_HUNG_UP
+
+
+async def test_an_interim_status_callback_is_recorded_without_ending_the_call(
+    store: InMemoryStore,
+) -> None:
+    await admit(store)(INCOMING)
+    record = RecordCallStatusHandler(fake_unit_of_work_factory(store), FixedClock(NOW))
+    assert await record(CallStatusReport(call_sid=SID, status="ringing", duration_s=None))
+    assert store.calls[SID].is_live
+    assert store.calls[SID].twilio_status == "ringing"
+
+
+async def test_a_status_callback_for_an_unknown_call_returns_false(store: InMemoryStore) -> None:
+    record = RecordCallStatusHandler(fake_unit_of_work_factory(store), FixedClock(NOW))
+    report = CallStatusReport(call_sid="CA-unknown", status="completed", duration_s=1)
+    assert await record(report) is False
+    assert store.calls == {}
+
+
+# --- AnswerCall --------------------------------------------------------------------
+
+
+def answer_call(
+    store: InMemoryStore, voice_agent: FakeVoiceAgent, practice: Practice | None = None
+) -> AnswerCall:
+    practice = practice or make_practice()
+    uow, clock = fake_unit_of_work_factory(store), FixedClock(NOW)
+    tools = ReceptionistTools(
+        practice=practice,
+        clock=clock,
+        find_open_slots=FindOpenSlotsHandler(practice, uow, clock),
+        book_appointment=BookAppointmentHandler(practice, uow, clock),
+        find_appointments=FindAppointmentsHandler(practice, uow),
+        get_appointment=GetAppointmentHandler(uow),
+        reschedule_appointment=RescheduleAppointmentHandler(practice, uow, clock),
+        cancel_appointment=CancelAppointmentHandler(uow, clock),
+    )
+    return AnswerCall(
+        practice=practice,
+        uow=uow,
+        clock=clock,
+        voice_agent=voice_agent,
+        voice=VoiceConfig(),
+        tools=tools,
+        open_stream=OpenStreamHandler(uow),
+        limits=SessionLimits(goodbye_timeout_s=1, tool_drain_timeout_s=1, max_call_s=5),
+    )
+
+
+async def test_a_refused_stream_is_closed_without_contacting_the_voice_agent(
+    store: InMemoryStore,
+) -> None:
+    await admit(store)(INCOMING)
+    voice_agent, leg = FakeVoiceAgent(), FakeCallLeg(SID)
+    assert await answer_call(store, voice_agent)(leg, "forged-token") is None
+    assert leg.closed
+    assert voice_agent.profiles == []
+    assert store.calls[SID].status is CallStatus.RINGING
+
+
+@pytest.mark.parametrize(
+    ("front_desk", "step"), [("+12125550199", NextStep.TRANSFER), (None, NextStep.APOLOGISE)]
+)
+async def test_an_unavailable_agent_ends_the_call_with_the_fallback_step(
+    store: InMemoryStore, front_desk: str | None, step: NextStep
+) -> None:
+    token = await admit(store)(INCOMING)
+    practice = dataclasses.replace(make_practice(), front_desk_phone=front_desk)
+    voice_agent, leg = FakeVoiceAgent(unavailable=True), FakeCallLeg(SID)
+    call = await answer_call(store, voice_agent, practice)(leg, token)
+    assert call is not None
+    assert (call.end_reason, call.next_step) == (EndReason.AGENT_UNAVAILABLE, step)
+    stored = store.calls[SID]
+    assert (stored.status, stored.end_reason, stored.next_step) == (
+        CallStatus.ENDED,
+        EndReason.AGENT_UNAVAILABLE,
+        step,
+    )
+    assert leg.closed
+    assert len(voice_agent.profiles) == 1
+
+
+async def test_the_agent_is_briefed_on_the_callers_upcoming_appointments_and_the_call_runs(
+    store: InMemoryStore,
+) -> None:
+    answer = answer_call(store, FakeVoiceAgent())
+    booking = {
+        "slot_id": slot_at("dr-lee", MONDAY, 10),
+        "service": "cleaning",
+        "patient_name": "Ada Lovelace",
+    }
+    booked = await answer.tools.invoke(
+        "book_appointment",
+        json.dumps(booking),
+        CallContext(call_sid="CA-earlier", caller_phone=PhoneNumber(CALLER)),
+    )
+    appointment_id = json.loads(booked.content)["appointment"]["appointment_id"]
+
+    token = await admit(store)(INCOMING)
+    voice_agent = answer.voice_agent
+    assert isinstance(voice_agent, FakeVoiceAgent)
+    leg = FakeCallLeg(SID)
+    running = asyncio.create_task(answer(leg, token))
+    connection = await voice_agent.wait_connected()
+    (profile,) = voice_agent.profiles
+    assert "Monday, November 23 at 10 AM for Ada Lovelace" in profile.prompt
+    assert appointment_id in profile.prompt
+    assert [t.name for t in profile.tools][:1] == ["check_available_slots"]
+
+    leg.hang_up()
+    async with asyncio.timeout(3):
+        call = await running
+    assert call is not None
+    assert call.end_reason is EndReason.CALLER_HUNG_UP
+    assert connection.closed
+    assert leg.closed
+    assert store.calls[SID].status is CallStatus.ENDED
+
+
+async def test_a_hidden_caller_id_briefs_the_agent_to_ask_for_the_number(
+    store: InMemoryStore,
+) -> None:
+    hidden = dataclasses.replace(INCOMING, from_number="anonymous")
+    token = await admit(store)(hidden)
+    voice_agent = FakeVoiceAgent(unavailable=True)
+    await answer_call(store, voice_agent)(FakeCallLeg(SID), token)
+    assert "number is hidden" in voice_agent.profiles[0].prompt

@@ -1,0 +1,445 @@
+"""`CallSession` between a fake caller leg and a fake voice agent, over the in-memory
+unit of work. Tests script both sides and await what each received; nothing sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from application.calls.session import CallSession, SessionLimits
+from application.errors import StorageUnavailable
+from application.ports import (
+    AgentAudio,
+    AgentAudioDone,
+    CallerDtmf,
+    ToolCallRequested,
+    Transcript,
+    UnitOfWork,
+    UserStartedSpeaking,
+)
+from application.receptionist.tools import CallContext, ReceptionistTools, ToolOutcome
+from application.scheduling import (
+    BookAppointmentHandler,
+    CancelAppointmentHandler,
+    FindAppointmentsHandler,
+    FindOpenSlotsHandler,
+    GetAppointmentHandler,
+    RescheduleAppointmentHandler,
+)
+from domain.calls import Call, CallStatus, EndReason, NextStep, Speaker
+from domain.scheduling import AppointmentStatus, PhoneNumber, Practice
+from tests.support.clock import FixedClock
+from tests.support.fakes import InMemoryStore, fake_unit_of_work_factory
+from tests.support.practice import MONDAY, NOW, make_practice, slot_at
+from tests.support.voice_fakes import FakeAgentConnection, FakeCallLeg
+
+SID = "CA" + "0" * 32
+CALLER = "+14155550123"
+FAST = SessionLimits(goodbye_timeout_s=2, tool_timeout_s=2, tool_drain_timeout_s=2, max_call_s=5)
+
+
+def receptionist_tools(practice: Practice, store: InMemoryStore) -> ReceptionistTools:
+    uow, clock = fake_unit_of_work_factory(store), FixedClock(NOW)
+    return ReceptionistTools(
+        practice=practice,
+        clock=clock,
+        find_open_slots=FindOpenSlotsHandler(practice, uow, clock),
+        book_appointment=BookAppointmentHandler(practice, uow, clock),
+        find_appointments=FindAppointmentsHandler(practice, uow),
+        get_appointment=GetAppointmentHandler(uow),
+        reschedule_appointment=RescheduleAppointmentHandler(practice, uow, clock),
+        cancel_appointment=CancelAppointmentHandler(uow, clock),
+    )
+
+
+class GatedTools:
+    """The real tools, plus `wait_for_gate` (blocks until the test opens the gate, then
+    books with the real tools) and `explode` (raises as a buggy tool would)."""
+
+    def __init__(self, real: ReceptionistTools) -> None:
+        self.real = real
+        self.gate = asyncio.Event()
+        self.entered = asyncio.Event()
+        self.cancelled = False
+
+    async def invoke(self, name: str, arguments: str, context: CallContext) -> ToolOutcome:
+        if name == "explode":
+            raise RuntimeError("a bug in a tool")
+        if name == "wait_for_gate":
+            self.entered.set()
+            try:
+                await self.gate.wait()
+            except asyncio.CancelledError:
+                self.cancelled = True
+                raise
+            return await self.real.invoke("book_appointment", arguments, context)
+        return await self.real.invoke(name, arguments, context)
+
+
+@dataclasses.dataclass
+class Rig:
+    session: CallSession
+    leg: FakeCallLeg
+    agent: FakeAgentConnection
+    store: InMemoryStore
+    tools: GatedTools
+    task: asyncio.Task[Call]
+
+    async def finished(self) -> Call:
+        async with asyncio.timeout(3):
+            return await self.task
+
+    @property
+    def stored(self) -> Call:
+        return self.store.calls[SID]
+
+
+@asynccontextmanager
+async def running_session(
+    *,
+    limits: SessionLimits = FAST,
+    practice: Practice | None = None,
+    fallback_step: NextStep = NextStep.APOLOGISE,
+) -> AsyncIterator[Rig]:
+    practice = practice or make_practice()
+    store = InMemoryStore()
+    call = Call(
+        sid=SID,
+        from_number=CALLER,
+        to_number="+12125550100",
+        started_at=NOW,
+        status=CallStatus.IN_PROGRESS,
+    )
+    store.calls[SID] = copy.deepcopy(call)
+    leg, agent = FakeCallLeg(SID), FakeAgentConnection()
+    tools = GatedTools(receptionist_tools(practice, store))
+    session = CallSession(
+        call=call,
+        leg=leg,
+        agent=agent,
+        tools=tools,
+        context=CallContext(call_sid=SID, caller_phone=PhoneNumber(CALLER)),
+        uow=fake_unit_of_work_factory(store),
+        clock=FixedClock(NOW),
+        limits=limits,
+        fallback_step=fallback_step,
+    )
+    task = asyncio.create_task(session.run())
+    try:
+        yield Rig(session, leg, agent, store, tools, task)
+    finally:
+        if not task.done():
+            leg.hang_up()
+            async with asyncio.timeout(3):
+                await task
+
+
+def booking_arguments(hour: int = 10) -> str:
+    return json.dumps(
+        {
+            "slot_id": slot_at("dr-lee", MONDAY, hour),
+            "service": "cleaning",
+            "patient_name": "Ada Lovelace",
+        }
+    )
+
+
+# --- audio -------------------------------------------------------------------------
+
+
+async def test_caller_audio_is_forwarded_to_the_agent_in_order() -> None:
+    async with running_session() as rig:
+        rig.leg.say(b"one", b"two", b"three")
+        rig.leg.send(CallerDtmf("5"))
+        rig.leg.say(b"four")
+        await rig.agent.wait_for_audio(4)
+        assert rig.agent.audio == [b"one", b"two", b"three", b"four"]
+        assert rig.session.stats.frames_in == 4
+
+
+async def test_agent_audio_is_played_to_the_caller_in_order() -> None:
+    async with running_session() as rig:
+        rig.agent.emit(AgentAudio(b"a"), AgentAudio(b"b"), AgentAudio(b"c"))
+        await rig.leg.wait_for_played(3)
+        assert rig.leg.writes == [("play", b"a"), ("play", b"b"), ("play", b"c")]
+        assert rig.session.stats.frames_out == 3
+
+
+async def test_the_end_of_an_agent_turn_sends_a_mark_after_its_audio() -> None:
+    async with running_session() as rig:
+        rig.agent.emit(AgentAudio(b"a"), AgentAudioDone(), AgentAudio(b"b"), AgentAudioDone())
+        await rig.leg.wait_for_mark(2)
+        assert rig.leg.writes == [
+            ("play", b"a"),
+            ("mark", "turn-1"),
+            ("play", b"b"),
+            ("mark", "turn-2"),
+        ]
+
+
+# --- barge-in ----------------------------------------------------------------------
+
+
+async def test_barge_in_clears_playback_before_the_next_audio_and_marks_the_turn_interrupted() -> (
+    None
+):
+    async with running_session() as rig:
+        rig.agent.emit(Transcript("assistant", "Our hours are nine to five on weekdays"))
+        rig.agent.emit(AgentAudio(b"a1"), AgentAudio(b"a2"))
+        await rig.leg.wait_for_played(2)
+        rig.agent.emit(UserStartedSpeaking(), AgentAudio(b"b1"))
+        await rig.leg.wait_for_played(3)
+        assert rig.leg.writes == [("play", b"a1"), ("play", b"a2"), ("clear",), ("play", b"b1")]
+        assert rig.session.stats.barge_ins == 1
+        assert rig.session.call.turns[-1].interrupted
+
+
+async def test_barge_in_during_a_marked_turn_that_has_not_played_yet_counts() -> None:
+    async with running_session() as rig:
+        rig.agent.emit(Transcript("assistant", "Hello"), AgentAudio(b"a"), AgentAudioDone())
+        await rig.leg.wait_for_mark(1)
+        rig.agent.emit(UserStartedSpeaking(), AgentAudio(b"b"))
+        await rig.leg.wait_for_played(2)
+        assert rig.leg.writes[2] == ("clear",)
+        assert rig.session.stats.barge_ins == 1
+
+
+async def test_the_caller_speaking_when_nothing_is_playing_is_not_a_barge_in() -> None:
+    async with running_session() as rig:
+        rig.agent.emit(UserStartedSpeaking(), Transcript("assistant", "Hello"))
+        rig.agent.emit(AgentAudio(b"a"), AgentAudioDone())
+        await rig.leg.wait_for_mark(1)
+        rig.leg.play_out()
+        rig.leg.say(b"after the mark")  # the caller pump handles events in order
+        await rig.agent.wait_for_audio(1)
+        rig.agent.emit(UserStartedSpeaking(), AgentAudio(b"b"))
+        await rig.leg.wait_for_played(2)
+        assert rig.session.stats.barge_ins == 0
+        assert not rig.session.call.turns[-1].interrupted
+
+
+# --- tools -------------------------------------------------------------------------
+
+
+async def test_a_slow_tool_does_not_stall_audio_and_its_result_carries_the_request_id() -> None:
+    async with running_session() as rig:
+        rig.agent.emit(ToolCallRequested("fc-1", "wait_for_gate", booking_arguments()))
+        await rig.tools.entered.wait()
+
+        rig.leg.say(b"caller while the tool runs")
+        rig.agent.emit(AgentAudio(b"one moment please"))
+        await rig.agent.wait_for_audio(1)
+        await rig.leg.wait_for_played(1)
+        assert rig.agent.tool_results == []
+
+        rig.tools.gate.set()
+        await rig.agent.wait_for_tool_results(1)
+        (result,) = rig.agent.tool_results
+        assert (result.call_id, result.name) == ("fc-1", "wait_for_gate")
+        assert json.loads(result.content)["ok"] is True
+        assert rig.session.stats.tool_calls == 1
+        assert rig.session.call.tool_invocations[0].outcome == "ok"
+
+
+async def test_a_tool_that_raises_sends_an_error_result_and_the_call_goes_on() -> None:
+    async with running_session() as rig:
+        rig.agent.emit(ToolCallRequested("fc-9", "explode", "{}"))
+        await rig.agent.wait_for_tool_results(1)
+        (result,) = rig.agent.tool_results
+        assert result.call_id == "fc-9"
+        assert json.loads(result.content)["error"] == "internal_error"
+        assert rig.session.call.tool_invocations[0].outcome == "internal_error"
+
+        rig.leg.say(b"still here")
+        rig.agent.emit(AgentAudio(b"sorry about that"))
+        await rig.agent.wait_for_audio(1)
+        await rig.leg.wait_for_played(1)
+        assert not rig.task.done()
+
+
+async def test_a_tool_that_takes_too_long_gets_a_timeout_result() -> None:
+    limits = dataclasses.replace(FAST, tool_timeout_s=0.01)
+    async with running_session(limits=limits) as rig:
+        rig.agent.emit(ToolCallRequested("fc-2", "wait_for_gate", booking_arguments()))
+        await rig.agent.wait_for_tool_results(1)
+        assert json.loads(rig.agent.tool_results[0].content)["error"] == "timeout"
+        assert rig.tools.cancelled
+
+
+# --- ending ------------------------------------------------------------------------
+
+
+async def test_end_call_waits_for_the_goodbye_to_play_then_hangs_up_and_saves_the_record() -> None:
+    async with running_session() as rig:
+        rig.agent.emit(ToolCallRequested("fc-3", "end_call", "{}"))
+        await rig.agent.wait_for_tool_results(1)
+        assert rig.agent.tool_results[0].call_id == "fc-3"
+        assert json.loads(rig.agent.tool_results[0].content)["ok"] is True
+
+        rig.agent.emit(Transcript("assistant", "Goodbye!"), AgentAudio(b"bye"), AgentAudioDone())
+        await rig.leg.wait_for_mark(1)
+        assert not rig.leg.closed
+
+        rig.leg.play_out()
+        call = await rig.finished()
+        assert rig.leg.closed
+        assert rig.agent.closed
+        assert (call.next_step, call.end_reason) == (NextStep.HANG_UP, EndReason.AGENT_ENDED)
+        stored = rig.stored
+        assert stored.status is CallStatus.ENDED
+        assert (stored.next_step, stored.end_reason) == (NextStep.HANG_UP, EndReason.AGENT_ENDED)
+        assert [t.text for t in stored.turns] == ["Goodbye!"]
+        assert [i.name for i in stored.tool_invocations] == ["end_call"]
+
+
+async def test_transfer_to_human_ends_the_call_with_a_transfer_once_the_goodbye_played() -> None:
+    practice = dataclasses.replace(make_practice(), front_desk_phone="+12125550199")
+    async with running_session(practice=practice) as rig:
+        rig.agent.emit(ToolCallRequested("fc-4", "transfer_to_human", '{"reason": "billing"}'))
+        await rig.agent.wait_for_tool_results(1)
+        rig.agent.emit(AgentAudio(b"transferring you"), AgentAudioDone())
+        await rig.leg.wait_for_mark(1)
+        rig.leg.play_out()
+        call = await rig.finished()
+        assert (call.next_step, call.end_reason) == (NextStep.TRANSFER, EndReason.TRANSFERRED)
+        assert rig.stored.next_step is NextStep.TRANSFER
+
+
+async def test_a_goodbye_that_never_plays_ends_the_call_after_the_goodbye_timeout() -> None:
+    limits = dataclasses.replace(FAST, goodbye_timeout_s=0.01)
+    async with running_session(limits=limits) as rig:
+        rig.agent.emit(ToolCallRequested("fc-5", "end_call", "{}"))
+        rig.agent.emit(AgentAudio(b"bye"), AgentAudioDone())
+        call = await rig.finished()
+        assert call.end_reason is EndReason.AGENT_ENDED
+        assert rig.leg.closed
+
+
+async def test_a_caller_hang_up_ends_the_session_and_leaves_no_task_behind() -> None:
+    before = asyncio.all_tasks()
+    async with running_session() as rig:
+        rig.agent.emit(Transcript("assistant", "Hello"), AgentAudio(b"hi"))
+        await rig.leg.wait_for_played(1)
+        rig.leg.hang_up()
+        call = await rig.finished()
+        assert call.end_reason is EndReason.CALLER_HUNG_UP
+        assert rig.agent.closed
+        assert rig.leg.closed
+        assert rig.stored.end_reason is EndReason.CALLER_HUNG_UP
+        assert rig.stored.ended_at == NOW
+    assert asyncio.all_tasks() == before
+
+
+async def test_an_agent_failure_ends_the_call_with_the_fallback_step() -> None:
+    async with running_session(fallback_step=NextStep.TRANSFER) as rig:
+        rig.agent.fail("socket closed")
+        call = await rig.finished()
+        assert (call.end_reason, call.next_step) == (EndReason.AGENT_FAILED, NextStep.TRANSFER)
+        assert rig.stored.end_reason is EndReason.AGENT_FAILED
+        assert rig.leg.closed
+
+
+async def test_an_agent_stream_that_just_ends_counts_as_an_agent_failure() -> None:
+    async with running_session() as rig:
+        await rig.agent.close()
+        call = await rig.finished()
+        assert (call.end_reason, call.next_step) == (EndReason.AGENT_FAILED, NextStep.APOLOGISE)
+
+
+async def test_a_hang_up_during_a_booking_lets_it_commit_and_records_it() -> None:
+    before = asyncio.all_tasks()
+    async with running_session() as rig:
+        rig.agent.emit(ToolCallRequested("fc-6", "wait_for_gate", booking_arguments()))
+        await rig.tools.entered.wait()
+        rig.leg.hang_up()
+        await rig.leg.wait_until(lambda: rig.leg.hang_up_delivered)
+        rig.tools.gate.set()
+        call = await rig.finished()
+        assert call.end_reason is EndReason.CALLER_HUNG_UP
+        (booked,) = rig.store.appointments.values()
+        assert booked.status is AppointmentStatus.BOOKED
+        assert [i.outcome for i in rig.stored.tool_invocations] == ["ok"]
+    assert asyncio.all_tasks() == before
+
+
+async def test_a_hang_up_during_a_stuck_tool_cancels_it_after_the_drain_limit() -> None:
+    before = asyncio.all_tasks()
+    limits = dataclasses.replace(FAST, tool_drain_timeout_s=0.01)
+    async with running_session(limits=limits) as rig:
+        rig.agent.emit(ToolCallRequested("fc-7", "wait_for_gate", booking_arguments()))
+        await rig.tools.entered.wait()
+        rig.leg.hang_up()
+        call = await rig.finished()
+        assert rig.tools.cancelled
+        assert call.end_reason is EndReason.CALLER_HUNG_UP
+        assert rig.stored.status is CallStatus.ENDED
+        assert rig.store.appointments == {}
+        assert rig.agent.tool_results == []
+    assert asyncio.all_tasks() == before
+
+
+async def test_an_end_call_that_finishes_after_a_hang_up_does_not_hold_up_the_session() -> None:
+    limits = dataclasses.replace(FAST, goodbye_timeout_s=30)
+    async with running_session(limits=limits) as rig:
+        rig.tools.real = _EndCallAfterGate(rig.tools.real)  # type: ignore[assignment]
+        rig.agent.emit(ToolCallRequested("fc-8", "wait_for_gate", "{}"))
+        await rig.tools.entered.wait()
+        rig.leg.hang_up()
+        await rig.leg.wait_until(lambda: rig.leg.hang_up_delivered)
+        rig.tools.gate.set()
+        call = await rig.finished()  # well within the 30 s goodbye timeout
+        assert call.end_reason is EndReason.CALLER_HUNG_UP
+
+
+class _EndCallAfterGate:
+    def __init__(self, real: ReceptionistTools) -> None:
+        self.real = real
+
+    async def invoke(self, name: str, arguments: str, context: CallContext) -> ToolOutcome:
+        return await self.real.invoke("end_call", arguments, context)
+
+
+async def test_the_call_record_turns_come_from_transcripts() -> None:
+    async with running_session() as rig:
+        rig.agent.emit(
+            Transcript("assistant", "Hello, Test Dental."),
+            Transcript("user", "I need a cleaning."),
+            Transcript("assistant", "Which day suits you?"),
+        )
+        rig.agent.emit(AgentAudio(b"x"))
+        await rig.leg.wait_for_played(1)
+        rig.leg.hang_up()
+        await rig.finished()
+        turns = rig.stored.turns
+        assert [(t.speaker, t.text) for t in turns] == [
+            (Speaker.AGENT, "Hello, Test Dental."),
+            (Speaker.CALLER, "I need a cleaning."),
+            (Speaker.AGENT, "Which day suits you?"),
+        ]
+        assert all(t.at == NOW for t in turns)
+
+
+async def test_a_call_longer_than_the_limit_is_ended() -> None:
+    limits = dataclasses.replace(FAST, max_call_s=0.01)
+    async with running_session(limits=limits) as rig:
+        call = await rig.finished()
+        assert call.end_reason is EndReason.TIME_LIMIT
+        assert rig.leg.closed
+        assert rig.agent.closed
+
+
+async def test_the_leg_is_closed_even_when_the_record_cannot_be_saved() -> None:
+    async with running_session() as rig:
+        rig.session._uow = _unavailable
+        rig.leg.hang_up()
+        call = await rig.finished()
+        assert call.end_reason is EndReason.CALLER_HUNG_UP
+        assert rig.leg.closed
+
+
+def _unavailable() -> UnitOfWork:
+    raise StorageUnavailable()
