@@ -368,3 +368,29 @@ def test_the_catalogue_describes_every_tool_with_a_flat_closed_schema() -> None:
         assert spec.parameters["type"] == "object"
         assert spec.parameters["additionalProperties"] is False
         assert "$ref" not in json.dumps(spec.parameters)
+
+
+async def test_booking_under_another_number_does_not_open_that_numbers_other_appointments(
+    tools: ReceptionistTools,
+) -> None:
+    theirs = await call(tools, "book_appointment", booking(9, name="Grace Hopper"), context(OTHER))
+    caller = context()
+    mine = await call(
+        tools, "book_appointment", booking(11, name="Alan Turing", patient_phone=OTHER), caller
+    )
+    found = await call(tools, "find_appointments", {"patient_phone": OTHER}, caller)
+    assert found["ok"] is False  # another number still needs the patient's name
+    refused = await call(
+        tools,
+        "cancel_appointment",
+        {"appointment_id": theirs["appointment"]["appointment_id"]},
+        caller,
+    )
+    assert refused["error"] == "not_your_appointment"
+    cancelled = await call(
+        tools,
+        "cancel_appointment",
+        {"appointment_id": mine["appointment"]["appointment_id"]},
+        caller,
+    )
+    assert cancelled["appointment"]["status"] == "cancelled"

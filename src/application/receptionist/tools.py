@@ -67,11 +67,14 @@ class CallContext:
 
     `known_phones` are numbers whose appointments the caller may see and change: the
     caller ID, and numbers they named together with the patient's name.
+    `booked_here` are appointments booked in this call: the caller may change those
+    (whatever number they are under) without learning anything else about that number.
     """
 
     call_sid: str
     caller_phone: PhoneNumber | None
     known_phones: set[str] = field(default_factory=set)
+    booked_here: set[UUID] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.caller_phone is not None:
@@ -222,7 +225,7 @@ class ReceptionistTools:
                 call_sid=context.call_sid,
             )
         )
-        context.known_phones.add(booked.appointment.patient.phone.e164)
+        context.booked_here.add(booked.appointment.id)
         return _ok(appointment=self._describe(booked.appointment))
 
     async def _find(self, parsed: args.FindAppointments, context: CallContext) -> ToolOutcome:
@@ -257,7 +260,8 @@ class ReceptionistTools:
         except ValueError:
             raise _Refusal("invalid_input", "That appointment id is not valid.") from None
         appointment = await self.get_appointment(appointment_id)
-        if appointment.patient.phone.e164 not in context.known_phones:
+        known = appointment.patient.phone.e164 in context.known_phones
+        if not known and appointment.id not in context.booked_here:
             raise _Refusal(
                 "not_your_appointment", "That appointment isn't under the caller's number."
             )
