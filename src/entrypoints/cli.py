@@ -1,4 +1,5 @@
-"""The `frontdesk` command: serve the API and phone webhooks, migrate the database."""
+"""The `frontdesk` command: serve the API and phone webhooks, migrate the database, and
+call the server as Twilio would (`dev-client`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from adapters.practice_file import PracticeFileError
 from adapters.sql import upgrade_to_head
 from entrypoints.container import Container
+from entrypoints.dev_client.command import add_dev_client_parser, run_dev_client
 from entrypoints.observability.logging import configure_logging
 from entrypoints.setup import add_setup_parser, run_setup
 
@@ -81,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="upgrade the database to the latest migration")
     commands.add_parser("check-practice", help="validate PRACTICE_FILE and summarise it")
     add_setup_parser(commands)
+    add_dev_client_parser(commands)
     args = parser.parse_args(argv)
 
     container = Container()
@@ -95,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _migrate(container)
         if args.command == "setup":
             return run_setup(args)
+        if args.command == "dev-client":
+            return run_dev_client(args, settings)
         return _check_practice(container)
     except PracticeFileError as exc:
         print(f"frontdesk: {exc}", file=sys.stderr)

@@ -27,6 +27,7 @@ from application.scheduling import (
     GetAppointmentHandler,
     RescheduleAppointmentHandler,
 )
+from entrypoints.http.call_events import CallEventBroker
 from entrypoints.settings import Settings
 
 
@@ -96,6 +97,8 @@ class Container(containers.DeclarativeContainer):
         tool_timeout_s=settings.provided.tool_timeout_s,
         max_call_s=settings.provided.max_call_duration_s,
     )
+    call_events = providers.Singleton(CallEventBroker)
+    """Live call events for `WS /api/v1/calls/{sid}/events`, this process's calls only."""
     tools = providers.Singleton(
         ReceptionistTools,
         practice=practice,
@@ -117,4 +120,5 @@ class Container(containers.DeclarativeContainer):
         tools=tools,
         open_stream=open_stream,
         limits=session_limits,
+        observer=call_events,
     )

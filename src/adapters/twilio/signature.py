@@ -68,3 +68,11 @@ def media_stream_url(base: str, path: str = "/twilio/media") -> str:
     if parts.scheme not in schemes:
         raise ValueError(f"public URL must be http(s): {base!r}")
     return public_url(schemes[parts.scheme] + base[len(parts.scheme) :], path)
+
+
+def sign(url: str, params: Mapping[str, str], auth_token: str) -> str:
+    """The `X-Twilio-Signature` Twilio would send for `url` and form `params`.
+
+    For tools that act as Twilio (the dev client); the server only ever verifies.
+    """
+    return str(RequestValidator(auth_token).compute_signature(url, dict(params)))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from application.calls.admission import OpenStreamHandler
+from application.calls.events import CallEnded, CallObserver
 from application.calls.session import CallSession, SessionLimits
 from application.errors import StorageUnavailable
 from application.ports import AgentUnavailable, CallLeg, Clock, UnitOfWorkFactory, VoiceAgent
@@ -37,6 +38,8 @@ class AnswerCall:
     tools: ReceptionistTools
     open_stream: OpenStreamHandler
     limits: SessionLimits
+    observer: CallObserver | None = None
+    """Told what happens on each call (transcript, tools, end); nobody by default."""
 
     @property
     def fallback_step(self) -> NextStep:
@@ -73,6 +76,7 @@ class AnswerCall:
             clock=self.clock,
             limits=self.limits,
             fallback_step=self.fallback_step,
+            observer=self.observer,
         )
         return await session.run()
 
@@ -98,6 +102,10 @@ class AnswerCall:
                 await uow.calls.update(call)
                 await uow.commit()
         finally:
+            if self.observer is not None:
+                self.observer.publish(
+                    call.sid, CallEnded(EndReason.AGENT_UNAVAILABLE, call.next_step)
+                )
             await leg.close()
         return call
 

@@ -15,6 +15,14 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from application.calls.events import (
+    BargedIn,
+    CallEnded,
+    CallObserver,
+    NoObserver,
+    ToolRan,
+    TranscriptHeard,
+)
 from application.errors import StorageUnavailable
 from application.ports import (
     AgentAudio,
@@ -88,11 +96,13 @@ class CallSession:
         clock: Clock,
         limits: SessionLimits | None = None,
         fallback_step: NextStep = NextStep.APOLOGISE,
+        observer: CallObserver | None = None,
     ) -> None:
         self._call, self._leg, self._agent = call, leg, agent
         self._tools, self._context, self._uow, self._clock = tools, context, uow, clock
         self._limits = limits or SessionLimits()
         self._fallback_step = fallback_step
+        self._observer: CallObserver = observer or NoObserver()
         self.stats = SessionStats()
         self._end_reason: EndReason | None = None
         self._tool_tasks: set[asyncio.Task[None]] = set()
@@ -169,6 +179,7 @@ class CallSession:
                 case Transcript(role, text):
                     speaker = Speaker.CALLER if role == "user" else Speaker.AGENT
                     self._call.hear(Turn(speaker, text, self._clock.now()))
+                    self._observer.publish(self._call.sid, TranscriptHeard(speaker, text))
                 case ToolCallRequested():
                     self._start_tool(event)
                 case AgentAudioDone():
@@ -203,6 +214,7 @@ class CallSession:
         if audible:
             self.stats.barge_ins += 1
             self._call.mark_last_agent_turn_interrupted()
+            self._observer.publish(self._call.sid, BargedIn())
 
     # --- tools -----------------------------------------------------------------
 
@@ -239,6 +251,10 @@ class CallSession:
                 self._clock.now(),
                 round(elapsed_ms, 2),
             )
+        )
+        self._observer.publish(
+            self._call.sid,
+            ToolRan(request.name, request.arguments, outcome.outcome, round(elapsed_ms, 2)),
         )
         await self._agent.send_tool_result(request.call_id, request.name, outcome.content)
         # After the call has ended (a hang-up while this tool ran), nothing plays any more:
@@ -281,6 +297,8 @@ class CallSession:
                 log.exception("closing the voice agent connection failed")
             self._call.end(self._end_reason or EndReason.INTERNAL_ERROR, self._clock.now())
             await self._save()
+            reason = self._call.end_reason or EndReason.INTERNAL_ERROR
+            self._observer.publish(self._call.sid, CallEnded(reason, self._call.next_step))
         finally:
             # Whatever failed above, Twilio must get the stream back to ask what next.
             await self._leg.close()

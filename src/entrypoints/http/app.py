@@ -13,6 +13,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from entrypoints.http.auth import bearer_guard
+from entrypoints.http.call_events import call_events_handler
 from entrypoints.http.health import healthz, readyz
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limit import RateLimiter
@@ -51,7 +52,13 @@ def create_app(container: Container) -> Litestar:
 
     api = Router(
         path=API_PREFIX,
-        route_handlers=[get_practice, list_slots, AppointmentsController, CallsController],
+        route_handlers=[
+            get_practice,
+            list_slots,
+            AppointmentsController,
+            CallsController,
+            call_events_handler(container),
+        ],
         guards=[
             bearer_guard(api_keys, RateLimiter(container.settings().api_rate_limit_per_minute))
         ],

@@ -1,0 +1,55 @@
+"""What a live call reports as it happens, and the port it reports through.
+
+A `CallSession` publishes these to a `CallObserver` (an in-process broker in
+production, feeding `WS /api/v1/calls/{sid}/events`). Publishing is synchronous and
+must never block or raise: it runs on the call's audio path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from domain.calls import EndReason, NextStep, Speaker
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptHeard:
+    speaker: Speaker
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRan:
+    name: str
+    arguments: str
+    """The JSON arguments as the agent sent them."""
+    outcome: str
+    duration_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class BargedIn:
+    """The caller spoke over audible agent audio; the caller's queue was cleared."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    reason: EndReason
+    next_step: NextStep
+
+
+CallEvent = TranscriptHeard | ToolRan | BargedIn | CallEnded
+
+
+class CallObserver(Protocol):
+    """Told about each event of each call; `publish` returns at once and never raises."""
+
+    def publish(self, call_sid: str, event: CallEvent) -> None: ...
+
+
+class NoObserver:
+    """The default observer: drops everything."""
+
+    def publish(self, call_sid: str, event: CallEvent) -> None:
+        return None

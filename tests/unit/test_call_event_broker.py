@@ -1,0 +1,59 @@
+"""The in-process broker behind a call's events feed."""
+
+from __future__ import annotations
+
+import json
+
+from application.calls.events import BargedIn, CallEnded, ToolRan, TranscriptHeard
+from domain.calls import EndReason, NextStep, Speaker
+from entrypoints.http.call_events import CallEventBroker, encode_event
+
+
+async def test_each_subscriber_gets_only_its_calls_events_in_order() -> None:
+    broker = CallEventBroker()
+    with broker.subscribe("CA1") as first, broker.subscribe("CA2") as other:
+        broker.publish("CA1", TranscriptHeard(Speaker.CALLER, "hello"))
+        broker.publish("CA1", BargedIn())
+        assert [first.get_nowait(), first.get_nowait()] == [
+            TranscriptHeard(Speaker.CALLER, "hello"),
+            BargedIn(),
+        ]
+        assert other.empty()
+    assert broker.subscriber_count("CA1") == 0
+
+
+async def test_a_slow_subscriber_loses_its_oldest_events_and_never_blocks_the_call() -> None:
+    broker = CallEventBroker(queue_events=2)
+    with broker.subscribe("CA1") as queue:
+        for text in ("one", "two", "three"):
+            broker.publish("CA1", TranscriptHeard(Speaker.AGENT, text))
+        assert [queue.get_nowait(), queue.get_nowait()] == [
+            TranscriptHeard(Speaker.AGENT, "two"),
+            TranscriptHeard(Speaker.AGENT, "three"),
+        ]
+    assert broker.dropped == 1
+
+
+def test_publishing_with_no_subscriber_is_a_no_op() -> None:
+    CallEventBroker().publish("CA1", BargedIn())
+
+
+def test_events_go_out_as_one_json_object_each_tagged_by_type() -> None:
+    assert json.loads(encode_event(TranscriptHeard(Speaker.CALLER, "hi"))) == {
+        "type": "transcript",
+        "speaker": "caller",
+        "text": "hi",
+    }
+    assert json.loads(encode_event(ToolRan("end_call", "{}", "ok", 1.5))) == {
+        "type": "tool",
+        "name": "end_call",
+        "arguments": "{}",
+        "outcome": "ok",
+        "duration_ms": 1.5,
+    }
+    assert json.loads(encode_event(BargedIn())) == {"type": "barge_in"}
+    assert json.loads(encode_event(CallEnded(EndReason.TRANSFERRED, NextStep.TRANSFER))) == {
+        "type": "ended",
+        "reason": "transferred",
+        "next_step": "transfer",
+    }
