@@ -52,8 +52,17 @@ def is_connectivity_error(error: BaseException) -> bool:
     return isinstance(error, _CONNECTIVITY)
 
 
+_DEADLOCK = "40P01"
+
+
 def translate(error: Exception) -> Exception | None:
     """The error to raise instead of `error`, or None to let it through unchanged."""
+    if isinstance(error, sa_exc.DBAPIError) and getattr(error.orig, "sqlstate", None) == _DEADLOCK:
+        # Two transactions inserting overlapping bookings can each find the other's
+        # uncommitted row under the exclusion constraint and wait on each other;
+        # Postgres aborts one. Our write transactions contend on nothing else, so the
+        # one aborted lost the race for the slot.
+        return SlotTaken()
     if isinstance(error, sa_exc.IntegrityError):
         name = constraint_name(error)
         if name == NO_OVERLAP:

@@ -83,12 +83,27 @@ class SqlAlchemyAppointmentRepository:
     def __init__(self, session: AsyncSession, writes: PendingWrites) -> None:
         self._session, self._writes = session, writes
 
+    def _serialize_provider(self, provider_id: str) -> None:
+        """On Postgres, take a transaction lock per provider before writing a booking.
+
+        Without it, two transactions inserting overlapping rows can each find the
+        other's uncommitted row under the exclusion constraint and wait on each other
+        until the deadlock detector aborts one (after `deadlock_timeout`, 1 s): under a
+        burst of bookings for one slot those waits chain and starve the pool. With it,
+        the second writer waits for the first to finish, then meets a committed row and
+        fails at once with the constraint's own error.
+        """
+        if self._session.get_bind().dialect.name == "postgresql":
+            self._writes.add(select(func.pg_advisory_xact_lock(func.hashtext(provider_id))))
+
     async def add(self, appointment: Appointment) -> None:
+        self._serialize_provider(appointment.slot.provider_id)
         self._writes.add(
             insert(appointments).values(id=appointment.id, **_appointment_values(appointment))
         )
 
     async def update(self, appointment: Appointment) -> None:
+        self._serialize_provider(appointment.slot.provider_id)
         self._writes.add(
             update(appointments)
             .where(appointments.c.id == appointment.id)
