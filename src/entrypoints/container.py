@@ -28,6 +28,8 @@ from application.scheduling import (
     RescheduleAppointmentHandler,
 )
 from entrypoints.http.call_events import CallEventBroker
+from entrypoints.observability.fan_out import FanOut
+from entrypoints.observability.metrics import CallMetrics
 from entrypoints.settings import Settings
 
 
@@ -98,6 +100,8 @@ class Container(containers.DeclarativeContainer):
         max_call_s=settings.provided.max_call_duration_s,
     )
     call_events = providers.Singleton(CallEventBroker)
+    metrics = providers.Singleton(CallMetrics)
+    call_observer = providers.Singleton(FanOut, call_events, metrics)
     """Live call events for `WS /api/v1/calls/{sid}/events`, this process's calls only."""
     tools = providers.Singleton(
         ReceptionistTools,
@@ -120,5 +124,5 @@ class Container(containers.DeclarativeContainer):
         tools=tools,
         open_stream=open_stream,
         limits=session_limits,
-        observer=call_events,
+        observer=call_observer,
     )

@@ -7,7 +7,7 @@ must never block or raise: it runs on the call's audio path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from domain.calls import EndReason, NextStep, Speaker
@@ -33,10 +33,21 @@ class BargedIn:
     """The caller spoke over audible agent audio; the caller's queue was cleared."""
 
 
+@dataclass(slots=True)
+class SessionStats:
+    frames_in: int = 0
+    frames_out: int = 0
+    barge_ins: int = 0
+    tool_calls: int = 0
+    agent_latencies_s: list[float] = field(default_factory=list)
+    """The agent's own reported latency per turn (end of user speech to its first audio)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CallEnded:
     reason: EndReason
     next_step: NextStep
+    stats: SessionStats = field(default_factory=SessionStats)
 
 
 CallEvent = TranscriptHeard | ToolRan | BargedIn | CallEnded

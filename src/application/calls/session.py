@@ -20,6 +20,7 @@ from application.calls.events import (
     CallEnded,
     CallObserver,
     NoObserver,
+    SessionStats,
     ToolRan,
     TranscriptHeard,
 )
@@ -29,6 +30,7 @@ from application.ports import (
     AgentAudioDone,
     AgentConnection,
     AgentFailed,
+    AgentStartedSpeaking,
     CallerAudio,
     CallerDtmf,
     CallerHungUp,
@@ -71,14 +73,6 @@ class SessionLimits:
     tool_drain_timeout_s: float = 3.0
     """On hang-up, how long running tools may take to finish (commit or roll back)."""
     max_call_s: float = 30 * 60
-
-
-@dataclass(slots=True)
-class SessionStats:
-    frames_in: int = 0
-    frames_out: int = 0
-    barge_ins: int = 0
-    tool_calls: int = 0
 
 
 class CallSession:
@@ -184,6 +178,8 @@ class CallSession:
                     self._start_tool(event)
                 case AgentAudioDone():
                     await self._mark_turn_done()
+                case AgentStartedSpeaking(latency_s) if latency_s is not None:
+                    self.stats.agent_latencies_s.append(latency_s)
                 case AgentFailed(reason):
                     log.warning("voice agent failed: %s", reason)
                     self._call.plan(self._fallback_step)
@@ -298,7 +294,9 @@ class CallSession:
             self._call.end(self._end_reason or EndReason.INTERNAL_ERROR, self._clock.now())
             await self._save()
             reason = self._call.end_reason or EndReason.INTERNAL_ERROR
-            self._observer.publish(self._call.sid, CallEnded(reason, self._call.next_step))
+            self._observer.publish(
+                self._call.sid, CallEnded(reason, self._call.next_step, self.stats)
+            )
         finally:
             # Whatever failed above, Twilio must get the stream back to ask what next.
             await self._leg.close()

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Response, Router, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -19,6 +19,7 @@ from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limit import RateLimiter
 from entrypoints.http.twilio import twilio_router
 from entrypoints.http.v1 import AppointmentsController, CallsController, get_practice, list_slots
+from entrypoints.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -84,8 +85,12 @@ def create_app(container: Container) -> Litestar:
         except Exception:
             logger.exception("disposing of the database engine failed")
 
+    @get("/metrics", include_in_schema=False, media_type=METRICS_CONTENT_TYPE)
+    async def metrics() -> Response[bytes]:
+        return Response(container.metrics().render(), media_type=METRICS_CONTENT_TYPE)
+
     return Litestar(
-        route_handlers=[healthz, readyz, api, twilio_router(container)],
+        route_handlers=[healthz, readyz, metrics, api, twilio_router(container)],
         dependencies={"database": provide(container.database)},
         exception_handlers=dict(EXCEPTION_HANDLERS),
         on_shutdown=[dispose_database],

@@ -133,6 +133,7 @@ def twilio_router(container: Container) -> Router:
             return Response("", status_code=HTTP_403_FORBIDDEN)
         if settings.deepgram_api_key is None:
             log.error("DEEPGRAM_API_KEY is not set: the call is turned away")
+            container.metrics().calls_turned_away.labels("agent_not_configured").inc()
             return _xml(after_stream_twiml(NextStep.APOLOGISE))
         incoming = IncomingCall(
             call_sid=params.get("CallSid", ""),
@@ -147,6 +148,7 @@ def twilio_router(container: Container) -> Router:
             return _xml(twiml.hang_up())
         except StorageUnavailable:
             log.error("database unavailable: the call is put through to the front desk")
+            container.metrics().calls_turned_away.labels("storage_unavailable").inc()
             return _xml(after_stream_twiml(NextStep.APOLOGISE))
         stream = media_stream_url(base, MEDIA_PATH)
         after = public_url(base, AFTER_STREAM_PATH)
@@ -200,7 +202,13 @@ def twilio_router(container: Container) -> Router:
             await text_socket.close(code=1008, reason="no start")
             return
         token = leg.custom_parameters.get("token", "")
-        with bind_call(leg.call_sid, stream_sid=leg.stream_sid):
-            await container.answer_call()(leg, token)
+        metrics = container.metrics()
+        metrics.active_calls.inc()
+        try:
+            with bind_call(leg.call_sid, stream_sid=leg.stream_sid):
+                await container.answer_call()(leg, token)
+        finally:
+            metrics.active_calls.dec()
+            metrics.dropped_frames.inc(leg.malformed_frames + leg.duplicate_starts)
 
     return Router(path="/", route_handlers=[voice, after_stream, status, media])

@@ -1,0 +1,116 @@
+"""Prometheus metrics for calls, tools and the voice agent, served at `/metrics`.
+
+`CallMetrics` is a `CallObserver`: tool calls and barge-ins count as they happen;
+frame counts and the agent's latencies are added when a call ends, from its session's
+counters, so nothing is touched per audio frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+
+from application.calls.events import BargedIn, CallEnded, CallEvent, ToolRan
+
+__all__ = ["CONTENT_TYPE", "CallMetrics"]
+
+_LATENCY_BUCKETS_S = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10)
+_AGENT_BUCKETS_S = (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8)
+
+
+class CallMetrics:
+    """One registry per app, so two apps in one process (tests) don't collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        ProcessCollector(registry=r)  # resident memory, CPU, open file descriptors
+        Gauge("frontdesk_asyncio_tasks", "Tasks alive on the event loop", registry=r).set_function(
+            _task_count
+        )
+        self.active_calls = Gauge(
+            "frontdesk_active_calls", "Calls with an open media stream", registry=r
+        )
+        self.calls = Counter(
+            "frontdesk_calls_total", "Finished calls by end reason", ["outcome"], registry=r
+        )
+        self.calls_turned_away = Counter(
+            "frontdesk_calls_turned_away_total",
+            "Calls refused at the webhook",
+            ["reason"],
+            registry=r,
+        )
+        self.frames = Counter(
+            "frontdesk_audio_frames_total", "Audio frames relayed", ["direction"], registry=r
+        )
+        self.dropped_frames = Counter(
+            "frontdesk_dropped_frames_total", "Malformed or dropped media frames", registry=r
+        )
+        self.barge_ins = Counter(
+            "frontdesk_barge_ins_total", "Times a caller interrupted the agent", registry=r
+        )
+        self.tool_calls = Counter(
+            "frontdesk_tool_calls_total",
+            "Tool calls by tool and outcome",
+            ["tool", "outcome"],
+            registry=r,
+        )
+        self.tool_latency = Histogram(
+            "frontdesk_tool_latency_seconds",
+            "Tool call duration",
+            ["tool"],
+            buckets=_LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self.agent_latency = Histogram(
+            "frontdesk_agent_latency_seconds",
+            "The agent's reported latency from end of user speech to its first audio",
+            buckets=_AGENT_BUCKETS_S,
+            registry=r,
+        )
+        self.agent_reconnects = Counter(
+            "frontdesk_agent_reconnects_total",
+            "Voice agent connections re-opened mid-call",
+            registry=r,
+        )
+
+    def publish(self, call_sid: str, event: CallEvent) -> None:
+        """Count one call event (the `CallObserver` port); never raises."""
+        match event:
+            case ToolRan(name, _, outcome, duration_ms):
+                self.tool_calls.labels(name, outcome).inc()
+                self.tool_latency.labels(name).observe(duration_ms / 1000)
+            case BargedIn():
+                self.barge_ins.inc()
+            case CallEnded(reason, _, stats):
+                self.calls.labels(reason.value).inc()
+                self.frames.labels("in").inc(stats.frames_in)
+                self.frames.labels("out").inc(stats.frames_out)
+                for latency_s in stats.agent_latencies_s:
+                    self.agent_latency.observe(latency_s)
+            case _:
+                pass
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def _task_count() -> float:
+    try:
+        return float(len(asyncio.all_tasks()))
+    except RuntimeError:  # scraped outside the event loop
+        return 0.0
+
+
+def open_file_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else -1
