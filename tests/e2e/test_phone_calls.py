@@ -11,6 +11,7 @@ import pytest
 from tests.e2e.phone_fixtures import FRONT_DESK, closed_at, phone_line
 from tests.support.deepgram_emulator import (
     CallFunction,
+    Close,
     Drop,
     EmulatedSession,
     ExpectAudio,
@@ -250,19 +251,89 @@ async def test_an_unknown_deepgram_message_is_harmless(database_url: str) -> Non
         assert (record["call"]["twilio_status"], record["call"]["duration_s"]) == ("completed", 12)
 
 
-async def test_a_deepgram_drop_mid_call_ends_the_call_with_a_transfer(database_url: str) -> None:
-    script: Script = [Say("Hello there.", fill=0x55), Drop()]
+async def test_a_deepgram_drop_mid_call_is_recovered_with_the_conversation_so_far(
+    database_url: str,
+) -> None:
+    def script(index: int) -> Script:
+        if index == 0:
+            return [
+                Say("Hello there."),
+                UserSays("I need a cleaning."),
+                Say("Which day suits you?"),
+                ExpectAudio(160),
+                Drop(),
+            ]
+        return [
+            ExpectAudio(320),
+            Say("Sorry, we were cut off. Tuesday, then?", fill=0x66),
+            CallFunction("end_call"),
+            Say("Goodbye!"),
+            WaitForClose(),
+        ]
+
+    async with phone_line(database_url, script) as line:
+        call = new_call(from_number=CALLER)
+        sim = await line.dial_in(call)
+        await sim.wait_for_audio(GREETING_BYTES + 2 * 1600)
+        await sim.send_audio(b"\x7f" * 160)
+        first = await line.emulator.session(0)
+        await first.wait_closed()
+        dropped_at = asyncio.get_running_loop().time()
+        second = await line.emulator.session(1)
+        assert asyncio.get_running_loop().time() - dropped_at < 1.0
+        await sim.send_audio(b"\x7e" * 320)  # during the gap, or just after it
+        await sim.wait_closed()
+        assert bytes([0x66]) * 1600 in sim.audio
+        await second.wait_closed()
+        assert second.script_error is None
+        assert first.settings is not None
+        assert second.settings is not None
+        assert second.settings.agent.greeting is None
+        assert second.settings.agent.context is not None
+        history = [(m.role, m.content) for m in second.settings.agent.context.messages]
+        assert history == [
+            ("assistant", first.settings.agent.greeting),
+            ("assistant", "Hello there."),
+            ("user", "I need a cleaning."),
+            ("assistant", "Which day suits you?"),
+        ]
+        assert [r.name for r in second.function_responses] == ["end_call"]
+        assert (await line.after_stream(call)).verbs == ("Hangup",)
+        sim.assert_no_violations()
+        record = await line.call_record(call.call_sid)
+        assert record["call"]["end_reason"] == "agent_ended"
+        texts = [t["text"] for t in record["turns"]]
+        assert texts[-2:] == ["Sorry, we were cut off. Tuesday, then?", "Goodbye!"]
+
+
+async def test_when_deepgram_cannot_be_reopened_the_caller_is_transferred(
+    database_url: str,
+) -> None:
+    def script(index: int) -> Script:
+        return [Say("Hello there.", fill=0x55), Drop()] if index == 0 else [Close(1011, "busy")]
+
     async with phone_line(database_url, script) as line:
         call = new_call(from_number=CALLER)
         sim = await line.dial_in(call)
         await sim.wait_closed()
         assert sim.close_code == 1000
+        assert len(line.emulator.sessions) == 4  # the first, then three tries
+        assert all(s.settings is not None for s in line.emulator.sessions)
+        assert [
+            s.settings.agent.greeting is None for s in line.emulator.sessions if s.settings
+        ] == [
+            False,
+            True,
+            True,
+            True,
+        ]
         record = await line.call_record(call.call_sid)
         assert record["call"]["end_reason"] == "agent_failed"
         assert record["call"]["ended_at"] is not None
         reply = await line.after_stream(call)
         assert reply.dial_number == FRONT_DESK
         assert "Connect" not in reply.verbs
+        assert any("sorry" in say.lower() for say in reply.says)
 
 
 async def test_the_caller_hanging_up_closes_the_deepgram_socket_within_a_second(

@@ -30,6 +30,7 @@ from tests.support.deepgram_emulator import (
     ExpectAudio,
     Say,
     Script,
+    SendError,
     SendRaw,
     UserSays,
     WaitForClose,
@@ -229,6 +230,20 @@ async def test_a_server_drop_yields_agent_failed_and_ends_the_events(
     assert KEY not in seen[-1].reason
     await connection.send_audio(b"\xff" * 160)  # silently dropped
     await connection.send_tool_result("x", "y", "{}")
+    await connection.close()
+
+
+async def test_an_error_is_fatal_even_when_the_service_leaves_the_socket_open(
+    emulator_factory: list[DeepgramEmulator],
+) -> None:
+    emulator, connection = await call(
+        emulator_factory, [Say("Hello."), SendError("model crashed", "INTERNAL_SERVER_ERROR")]
+    )
+    seen = await rest_of(connection.events())
+    assert Transcript(role="assistant", text="Hello.") in seen
+    assert isinstance(seen[-1], AgentFailed)
+    assert "INTERNAL_SERVER_ERROR" in seen[-1].reason
+    await (await emulator.session(0)).wait_closed()
     await connection.close()
 
 

@@ -60,6 +60,8 @@ class FakeCallLeg(_Watched):
         self.closed = False
         self.hang_up_delivered = False
         """True once `events` has handed the session a `CallerHungUp`."""
+        self.handled = 0
+        """Events the session has finished with (it asked for the next one after each)."""
 
     @property
     def call_sid(self) -> str:
@@ -105,6 +107,9 @@ class FakeCallLeg(_Watched):
     async def wait_closed(self) -> None:
         await self.wait_until(lambda: self.closed)
 
+    async def wait_handled(self, count: int) -> None:
+        await self.wait_until(lambda: self.handled >= count)
+
     # --- CallLeg ---------------------------------------------------------------------
 
     async def events(self) -> AsyncIterator[CallerEvent]:
@@ -118,6 +123,8 @@ class FakeCallLeg(_Watched):
                 yield event
                 return
             yield event
+            self.handled += 1
+            await self._notify()
 
     async def play(self, audio: bytes) -> None:
         self.writes.append(("play", audio))
@@ -208,11 +215,25 @@ class FakeAgentConnection(_Watched):
         await self._notify()
 
 
-class FakeVoiceAgent:
-    """`VoiceAgent` that hands out `FakeAgentConnection`s, or refuses when `unavailable`."""
+class FakeVoiceAgent(_Watched):
+    """`VoiceAgent` that hands out `FakeAgentConnection`s, or refuses when `unavailable`
+    (or for the next `refusals` attempts). With `gate` set, each `connect` waits for it
+    to open first; `on_connect` may script each new connection before it is returned.
+    """
 
-    def __init__(self, *, unavailable: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        unavailable: bool = False,
+        refusals: int = 0,
+        gate: asyncio.Event | None = None,
+        on_connect: Callable[[FakeAgentConnection], None] | None = None,
+    ) -> None:
+        super().__init__()
         self.unavailable = unavailable
+        self.refusals = refusals
+        self.gate = gate
+        self.on_connect = on_connect
         self.profiles: list[AgentProfile] = []
         self.connections: list[FakeAgentConnection] = []
         self._connected = asyncio.Event()
@@ -221,13 +242,27 @@ class FakeVoiceAgent:
         await self._connected.wait()
         return self.connections[-1]
 
+    async def wait_for_attempts(self, count: int) -> None:
+        await self.wait_until(lambda: len(self.profiles) >= count)
+
+    async def wait_for_connections(self, count: int) -> FakeAgentConnection:
+        await self.wait_until(lambda: len(self.connections) >= count)
+        return self.connections[count - 1]
+
     async def connect(self, profile: AgentProfile) -> AgentConnection:
         self.profiles.append(profile)
-        if self.unavailable:
+        await self._notify()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.unavailable or self.refusals > 0:
+            self.refusals -= 1
             raise AgentUnavailable("the voice agent refused the connection")
         connection = FakeAgentConnection()
+        if self.on_connect is not None:
+            self.on_connect(connection)
         self.connections.append(connection)
         self._connected.set()
+        await self._notify()
         return connection
 
 

@@ -20,6 +20,7 @@ from application.calls.admission import (
 )
 from application.calls.answer import AnswerCall
 from application.calls.session import SessionLimits
+from application.ports import AgentAudio, HistoryItem, Transcript
 from application.receptionist.profile import VoiceConfig
 from application.receptionist.tools import CallContext, ReceptionistTools
 from application.scheduling import (
@@ -191,12 +192,12 @@ async def test_a_refused_stream_is_closed_without_contacting_the_voice_agent(
     assert store.calls[SID].status is CallStatus.RINGING
 
 
-@pytest.mark.parametrize(
-    ("front_desk", "step"), [("+12125550199", NextStep.TRANSFER), (None, NextStep.APOLOGISE)]
-)
-async def test_an_unavailable_agent_ends_the_call_with_the_fallback_step(
-    store: InMemoryStore, front_desk: str | None, step: NextStep
+@pytest.mark.parametrize("front_desk", ["+12125550199", None])
+async def test_an_unavailable_agent_ends_the_call_with_an_apology(
+    store: InMemoryStore, front_desk: str | None
 ) -> None:
+    """APOLOGISE: the after-stream TwiML says sorry, then dials the desk if there is one."""
+    step = NextStep.APOLOGISE
     token = await admit(store)(INCOMING)
     practice = dataclasses.replace(make_practice(), front_desk_phone=front_desk)
     voice_agent, leg = FakeVoiceAgent(unavailable=True), FakeCallLeg(SID)
@@ -258,3 +259,32 @@ async def test_a_hidden_caller_id_briefs_the_agent_to_ask_for_the_number(
     voice_agent = FakeVoiceAgent(unavailable=True)
     await answer_call(store, voice_agent)(FakeCallLeg(SID), token)
     assert "number is hidden" in voice_agent.profiles[0].prompt
+
+
+async def test_an_agent_that_fails_mid_call_is_reopened_with_the_same_brief_and_no_greeting(
+    store: InMemoryStore,
+) -> None:
+    token = await admit(store)(INCOMING)
+    voice_agent, leg = FakeVoiceAgent(), FakeCallLeg(SID)
+    running = asyncio.create_task(answer_call(store, voice_agent)(leg, token))
+    first = await voice_agent.wait_connected()
+    first.emit(Transcript("assistant", "Hello!"), Transcript("user", "Hi, I need a cleaning."))
+    first.fail("socket closed")
+    second = await voice_agent.wait_for_connections(2)
+    second.emit(AgentAudio(b"go on"))
+    await leg.wait_for_played(1)
+    opened, resumed = voice_agent.profiles
+    assert opened.greeting
+    assert resumed.greeting is None
+    assert resumed.prompt == opened.prompt
+    assert list(resumed.history) == [
+        HistoryItem("assistant", "Hello!"),
+        HistoryItem("user", "Hi, I need a cleaning."),
+    ]
+    leg.hang_up()
+    async with asyncio.timeout(3):
+        call = await running
+    assert call is not None
+    assert call.end_reason is EndReason.CALLER_HUNG_UP
+    assert first.closed
+    assert second.closed

@@ -7,15 +7,22 @@ import asyncio
 import copy
 import dataclasses
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+from application.calls.agent_link import Reconnect, RecoveryLimits
+from application.calls.events import AgentReconnected, CallEvent
 from application.calls.session import CallSession, SessionLimits
 from application.errors import StorageUnavailable
 from application.ports import (
     AgentAudio,
     AgentAudioDone,
+    AgentConnection,
+    AgentProfile,
+    AgentReady,
+    AgentStartedSpeaking,
     CallerDtmf,
+    HistoryItem,
     ToolCallRequested,
     Transcript,
     UnitOfWork,
@@ -35,7 +42,7 @@ from domain.scheduling import AppointmentStatus, PhoneNumber, Practice
 from tests.support.clock import FixedClock
 from tests.support.fakes import InMemoryStore, fake_unit_of_work_factory
 from tests.support.practice import MONDAY, NOW, make_practice, slot_at
-from tests.support.voice_fakes import FakeAgentConnection, FakeCallLeg
+from tests.support.voice_fakes import FakeAgentConnection, FakeCallLeg, FakeVoiceAgent
 
 SID = "CA" + "0" * 32
 CALLER = "+14155550123"
@@ -104,6 +111,8 @@ async def running_session(
     limits: SessionLimits = FAST,
     practice: Practice | None = None,
     fallback_step: NextStep = NextStep.APOLOGISE,
+    voice: FakeVoiceAgent | None = None,
+    observer: RecordingObserver | None = None,
 ) -> AsyncIterator[Rig]:
     practice = practice or make_practice()
     store = InMemoryStore()
@@ -127,6 +136,8 @@ async def running_session(
         clock=FixedClock(NOW),
         limits=limits,
         fallback_step=fallback_step,
+        observer=observer,
+        reconnect=_reconnector(voice) if voice is not None else None,
     )
     task = asyncio.create_task(session.run())
     try:
@@ -136,6 +147,35 @@ async def running_session(
             leg.hang_up()
             async with asyncio.timeout(3):
                 await task
+
+
+PROFILE = AgentProfile(
+    prompt="You are the receptionist.",
+    greeting="Hello, Test Dental.",
+    listen_model="flux-general-en",
+    think_provider="open_ai",
+    think_model="gpt-4o-mini",
+    speak_model="aura-2-thalia-en",
+    tools=(),
+)
+
+
+def _reconnector(voice: FakeVoiceAgent) -> Reconnect:
+    """What `AnswerCall` builds: the same profile, no greeting, the history given."""
+
+    async def reconnect(history: Sequence[HistoryItem]) -> AgentConnection:
+        resumed = dataclasses.replace(PROFILE, greeting=None, history=tuple(history))
+        return await voice.connect(resumed)
+
+    return reconnect
+
+
+class RecordingObserver:
+    def __init__(self) -> None:
+        self.events: list[CallEvent] = []
+
+    def publish(self, call_sid: str, event: CallEvent) -> None:
+        self.events.append(event)
 
 
 def booking_arguments(hour: int = 10) -> str:
@@ -443,3 +483,173 @@ async def test_the_leg_is_closed_even_when_the_record_cannot_be_saved() -> None:
 
 def _unavailable() -> UnitOfWork:
     raise StorageUnavailable()
+
+
+# --- agent recovery ----------------------------------------------------------------
+
+RECOVERING = dataclasses.replace(
+    FAST,
+    agent_recovery=RecoveryLimits(
+        max_attempts=3, budget_s=2, backoff_s=0.001, silence_timeout_s=5, buffer_bytes=6
+    ),
+)
+
+
+def recovering(**changes: float) -> SessionLimits:
+    return dataclasses.replace(
+        RECOVERING, agent_recovery=dataclasses.replace(RECOVERING.agent_recovery, **changes)
+    )
+
+
+async def test_a_failed_agent_is_reopened_with_the_conversation_so_far_and_no_greeting() -> None:
+    voice, observer = FakeVoiceAgent(), RecordingObserver()
+    async with running_session(limits=RECOVERING, voice=voice, observer=observer) as rig:
+        rig.agent.emit(
+            Transcript("assistant", "Hello, Test Dental."),
+            Transcript("user", "I need a cleaning."),
+            Transcript("assistant", "Which day suits you?"),
+        )
+        rig.agent.fail("socket closed (code 1006)")
+        resumed = await voice.wait_connected()
+        (profile,) = voice.profiles
+        assert profile.greeting is None
+        assert list(profile.history) == [
+            HistoryItem("assistant", "Hello, Test Dental."),
+            HistoryItem("user", "I need a cleaning."),
+            HistoryItem("assistant", "Which day suits you?"),
+        ]
+        assert rig.agent.closed
+
+        resumed.emit(AgentAudio(b"back"), Transcript("assistant", "Tuesday works."))
+        await rig.leg.wait_for_played(1)
+        rig.leg.say(b"yes")
+        await resumed.wait_for_audio(1)
+        assert rig.session.stats.agent_reconnects == 1
+        assert AgentReconnected(1, "socket closed (code 1006)") in observer.events
+        rig.leg.hang_up()
+        call = await rig.finished()
+        assert call.end_reason is EndReason.CALLER_HUNG_UP
+        assert resumed.closed
+        assert [t.text for t in rig.stored.turns][-1] == "Tuesday works."
+
+
+async def test_caller_audio_during_the_gap_reaches_the_new_connection_in_order() -> None:
+    gate = asyncio.Event()
+    voice = FakeVoiceAgent(gate=gate)
+    async with running_session(limits=recovering(buffer_bytes=6), voice=voice) as rig:
+        rig.leg.say(b"00")
+        await rig.agent.wait_for_audio(1)
+        rig.agent.fail()
+        await voice.wait_for_attempts(1)
+        rig.leg.say(b"11", b"22", b"33", b"44")  # 8 bytes: the oldest frame is dropped
+        await rig.leg.wait_handled(5)
+        gate.set()
+        resumed = await voice.wait_connected()
+        rig.leg.say(b"55")
+        await resumed.wait_for_audio(4)
+        assert resumed.audio == [b"22", b"33", b"44", b"55"]
+        assert rig.agent.audio == [b"00"]
+
+
+async def test_the_result_of_a_tool_the_dead_connection_asked_for_is_dropped() -> None:
+    voice = FakeVoiceAgent()
+    async with running_session(limits=RECOVERING, voice=voice) as rig:
+        rig.agent.emit(ToolCallRequested("fc-10", "wait_for_gate", booking_arguments()))
+        await rig.tools.entered.wait()
+        rig.agent.fail()
+        resumed = await voice.wait_connected()
+        rig.tools.gate.set()
+        await asyncio.gather(*rig.session._tool_tasks)
+        assert resumed.tool_results == []
+        assert rig.agent.tool_results == []
+        assert [i.outcome for i in rig.session.call.tool_invocations] == ["ok"]
+
+        resumed.emit(ToolCallRequested("fc-11", "explode", "{}"))
+        await resumed.wait_for_tool_results(1)
+        assert resumed.tool_results[0].call_id == "fc-11"
+
+
+async def test_after_three_refused_reconnects_the_call_ends_with_the_fallback_step() -> None:
+    voice, observer = FakeVoiceAgent(unavailable=True), RecordingObserver()
+    async with running_session(
+        limits=RECOVERING, voice=voice, observer=observer, fallback_step=NextStep.TRANSFER
+    ) as rig:
+        rig.agent.fail("socket closed")
+        call = await rig.finished()
+        assert len(voice.profiles) == 3
+        assert (call.end_reason, call.next_step) == (EndReason.AGENT_FAILED, NextStep.TRANSFER)
+        assert (rig.stored.end_reason, rig.stored.next_step) == (
+            EndReason.AGENT_FAILED,
+            NextStep.TRANSFER,
+        )
+        assert rig.leg.closed
+        assert rig.session.stats.agent_reconnects == 0
+        assert not any(isinstance(e, AgentReconnected) for e in observer.events)
+
+
+async def test_new_connections_that_fail_before_saying_anything_count_as_failed_attempts() -> None:
+    def fail_at_once(connection: FakeAgentConnection) -> None:
+        connection.emit(AgentReady())
+        connection.fail("Settings refused")
+
+    voice = FakeVoiceAgent(on_connect=fail_at_once)
+    async with running_session(limits=RECOVERING, voice=voice) as rig:
+        rig.agent.fail()
+        call = await rig.finished()
+        assert len(voice.connections) == 3
+        assert all(c.closed for c in voice.connections)
+        assert call.end_reason is EndReason.AGENT_FAILED
+
+
+async def test_a_reconnect_that_outlasts_the_budget_gives_up() -> None:
+    voice = FakeVoiceAgent(gate=asyncio.Event())  # never opens
+    async with running_session(limits=recovering(budget_s=0.05), voice=voice) as rig:
+        rig.agent.fail()
+        call = await rig.finished()
+        assert len(voice.profiles) == 1
+        assert (call.end_reason, call.next_step) == (EndReason.AGENT_FAILED, NextStep.APOLOGISE)
+
+
+async def test_one_refused_reconnect_is_retried() -> None:
+    voice = FakeVoiceAgent(refusals=1)
+    async with running_session(limits=RECOVERING, voice=voice) as rig:
+        rig.agent.fail()
+        resumed = await voice.wait_connected()
+        resumed.emit(AgentAudio(b"back"))
+        await rig.leg.wait_for_played(1)
+        assert len(voice.profiles) == 2
+        assert rig.session.stats.agent_reconnects == 1
+
+
+async def test_an_agent_silent_after_the_callers_turn_is_reopened() -> None:
+    voice = FakeVoiceAgent()
+    async with running_session(limits=recovering(silence_timeout_s=0.05), voice=voice) as rig:
+        rig.agent.emit(Transcript("user", "Hello?"))
+        resumed = await voice.wait_connected()
+        resumed.emit(AgentAudio(b"sorry, go on"))
+        await rig.leg.wait_for_played(1)
+        assert rig.agent.closed
+        assert list(voice.profiles[0].history) == [HistoryItem("user", "Hello?")]
+        assert rig.session.stats.agent_reconnects == 1
+
+
+async def test_an_agent_silent_after_a_tool_result_is_reopened() -> None:
+    voice = FakeVoiceAgent()
+    async with running_session(limits=recovering(silence_timeout_s=0.05), voice=voice) as rig:
+        rig.agent.emit(ToolCallRequested("fc-12", "explode", "{}"))
+        resumed = await voice.wait_connected()
+        resumed.emit(AgentAudio(b"sorry, go on"))
+        await rig.leg.wait_for_played(1)
+        assert len(rig.agent.tool_results) == 1
+        assert rig.session.stats.agent_reconnects == 1
+
+
+async def test_an_agent_that_answers_the_caller_in_time_is_not_reopened() -> None:
+    voice = FakeVoiceAgent()
+    async with running_session(limits=recovering(silence_timeout_s=0.05), voice=voice) as rig:
+        rig.agent.emit(Transcript("user", "Hello?"), AgentStartedSpeaking(0.3))
+        rig.agent.emit(Transcript("assistant", "Hi!"), AgentAudio(b"hi"), AgentAudioDone())
+        await rig.leg.wait_for_mark(1)
+        rig.leg.hang_up()
+        await rig.finished()
+        assert voice.profiles == []

@@ -2,8 +2,11 @@
 
 Audio goes out as binary frames, control messages as JSON text frames; the service's
 frames come back as `AgentEvent`s. Failures to open raise `AgentUnavailable`; failures
-after that are reported once, as a final `AgentFailed` event. The API key is sent in
-the handshake header and appears in no message or log line.
+after that are reported once, as a final `AgentFailed` event. An `Error` message is
+such a failure: Deepgram documents it as fatal ("treat every Error as a
+session-ending event and reconnect"), so the connection waits briefly for the
+service to close the socket (for its close code), closes it otherwise, and fails.
+The API key is sent in the handshake header and appears in no message or log line.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES: Final = 1 << 20
 """Largest frame we accept from the service (its audio chunks are a few KiB)."""
+ERROR_CLOSE_GRACE_S: Final = 0.5
+"""After an `Error`, how long the service has to close the socket before we do."""
 
 
 class DeepgramVoiceAgent:
@@ -233,6 +238,9 @@ class DeepgramAgentConnection:
                     continue
                 for event in self._translate(message):
                     yield event
+                if isinstance(message, m.ServerError):
+                    await self._close_after_error()
+                    break
         except ConnectionClosed:
             pass
         if self._closing:
@@ -269,8 +277,19 @@ class DeepgramAgentConnection:
                 logger.debug("Deepgram %s", type(message).__name__)
         return []
 
+    async def _close_after_error(self) -> None:
+        with contextlib.suppress(TimeoutError, ConnectionClosed):
+            async with asyncio.timeout(ERROR_CLOSE_GRACE_S):
+                async for _ in self._ws:
+                    pass  # the session is over: nothing more is worth reading
+        if self._ws.close_code is None:
+            self._ws.transport.abort()
+
     def _failure_reason(self) -> str:
         ws = self._ws
+        if ws.close_code is None and self._last_error is not None:
+            error = self._last_error
+            return f"Deepgram error {error.code}: {error.description} (we closed the socket)"
         reason = f"Deepgram closed the conversation (code {ws.close_code}"
         if ws.close_reason:
             reason += f", {ws.close_reason!r}"

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from application.calls.admission import OpenStreamHandler
+from application.calls.agent_link import Reconnect
 from application.calls.events import CallEnded, CallObserver
 from application.calls.session import CallSession, SessionLimits
 from application.errors import StorageUnavailable
-from application.ports import AgentUnavailable, CallLeg, Clock, UnitOfWorkFactory, VoiceAgent
+from application.ports import (
+    AgentConnection,
+    AgentProfile,
+    AgentUnavailable,
+    CallLeg,
+    Clock,
+    HistoryItem,
+    UnitOfWorkFactory,
+    VoiceAgent,
+)
 from application.receptionist.profile import VoiceConfig, receptionist_profile
 from application.receptionist.tool_arguments import tool_catalogue
 from application.receptionist.tools import CallContext, ReceptionistTools
@@ -26,8 +36,10 @@ class AnswerCall:
     """Claim the stream, brief the agent on the caller, and run the session.
 
     A refused stream is closed without ever contacting the voice agent. An agent that
-    cannot be reached ends the call with an apology (or a transfer, when the practice
-    has a front desk) recorded as the next step.
+    cannot be reached ends the call with an apology (and a transfer, when the practice
+    has a front desk) recorded as the next step. An agent that fails mid-call is
+    re-opened with the same profile, the conversation so far as its history, and no
+    greeting (see `AgentLink`).
     """
 
     practice: Practice
@@ -43,7 +55,10 @@ class AnswerCall:
 
     @property
     def fallback_step(self) -> NextStep:
-        return NextStep.TRANSFER if self.practice.front_desk_phone else NextStep.APOLOGISE
+        """When the agent cannot go on: APOLOGISE, whose after-stream TwiML says sorry,
+        then dials the front desk when the practice has one, else hangs up (a plain
+        TRANSFER would put the caller through with no word of what went wrong)."""
+        return NextStep.APOLOGISE
 
     async def __call__(self, leg: CallLeg, token: str) -> Call | None:
         try:
@@ -77,8 +92,16 @@ class AnswerCall:
             limits=self.limits,
             fallback_step=self.fallback_step,
             observer=self.observer,
+            reconnect=self._reconnector(profile),
         )
         return await session.run()
+
+    def _reconnector(self, profile: AgentProfile) -> Reconnect:
+        async def reconnect(history: Sequence[HistoryItem]) -> AgentConnection:
+            resumed = replace(profile, greeting=None, history=tuple(history))
+            return await self.voice_agent.connect(resumed)
+
+        return reconnect
 
     async def _upcoming(self, caller: PhoneNumber | None) -> Sequence[Appointment] | None:
         if caller is None:

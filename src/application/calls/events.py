@@ -33,12 +33,25 @@ class BargedIn:
     """The caller spoke over audible agent audio; the caller's queue was cleared."""
 
 
+@dataclass(frozen=True, slots=True)
+class AgentReconnected:
+    """The voice agent failed mid-call and a new connection took over, history restored.
+
+    `attempt` counts the tries of this recovery (1 = the first try worked).
+    """
+
+    attempt: int
+    reason: str
+    """Why the previous connection was given up."""
+
+
 @dataclass(slots=True)
 class SessionStats:
     frames_in: int = 0
     frames_out: int = 0
     barge_ins: int = 0
     tool_calls: int = 0
+    agent_reconnects: int = 0
     agent_latencies_s: list[float] = field(default_factory=list)
     """The agent's own reported latency per turn (end of user speech to its first audio)."""
 
@@ -50,7 +63,7 @@ class CallEnded:
     stats: SessionStats = field(default_factory=SessionStats)
 
 
-CallEvent = TranscriptHeard | ToolRan | BargedIn | CallEnded
+CallEvent = TranscriptHeard | ToolRan | BargedIn | AgentReconnected | CallEnded
 
 
 class CallObserver(Protocol):

@@ -12,10 +12,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from application.calls.agent_link import AgentLink, Reconnect, RecoveryLimits
 from application.calls.events import (
+    AgentReconnected,
     BargedIn,
     CallEnded,
     CallObserver,
@@ -36,6 +38,7 @@ from application.ports import (
     CallerHungUp,
     CallLeg,
     Clock,
+    HistoryItem,
     PlaybackMarked,
     ToolCallRequested,
     Transcript,
@@ -73,6 +76,8 @@ class SessionLimits:
     tool_drain_timeout_s: float = 3.0
     """On hang-up, how long running tools may take to finish (commit or roll back)."""
     max_call_s: float = 30 * 60
+    agent_recovery: RecoveryLimits = field(default_factory=RecoveryLimits)
+    """How a voice agent connection that fails mid-call is re-opened (see `AgentLink`)."""
 
 
 class CallSession:
@@ -91,10 +96,19 @@ class CallSession:
         limits: SessionLimits | None = None,
         fallback_step: NextStep = NextStep.APOLOGISE,
         observer: CallObserver | None = None,
+        reconnect: Reconnect | None = None,
     ) -> None:
-        self._call, self._leg, self._agent = call, leg, agent
+        """`reconnect` re-opens the agent with the conversation so far when it fails
+        mid-call; without it, the first failure ends the call."""
+        self._call, self._leg = call, leg
         self._tools, self._context, self._uow, self._clock = tools, context, uow, clock
         self._limits = limits or SessionLimits()
+        self._agent = AgentLink(
+            agent,
+            reconnect=reconnect,
+            history=self._history,
+            limits=self._limits.agent_recovery,
+        )
         self._fallback_step = fallback_step
         self._observer: CallObserver = observer or NoObserver()
         self.stats = SessionStats()
@@ -180,6 +194,11 @@ class CallSession:
                     await self._mark_turn_done()
                 case AgentStartedSpeaking(latency_s) if latency_s is not None:
                     self.stats.agent_latencies_s.append(latency_s)
+                case AgentReconnected():
+                    self.stats.agent_reconnects += 1
+                    self._observer.publish(self._call.sid, event)
+                    if self._audio_unmarked:  # the cut-off turn's AgentAudioDone never comes
+                        await self._mark_turn_done()
                 case AgentFailed(reason):
                     log.warning("voice agent failed: %s", reason)
                     self._call.plan(self._fallback_step)
@@ -188,6 +207,12 @@ class CallSession:
         if not self._end_reason:
             self._call.plan(self._fallback_step)
             self._end(EndReason.AGENT_FAILED)
+
+    def _history(self) -> list[HistoryItem]:
+        return [
+            HistoryItem("user" if turn.speaker is Speaker.CALLER else "assistant", turn.text)
+            for turn in self._call.turns
+        ]
 
     # --- playback tracking -----------------------------------------------------
 

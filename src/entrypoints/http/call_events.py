@@ -20,7 +20,14 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
-from application.calls.events import BargedIn, CallEnded, CallEvent, ToolRan, TranscriptHeard
+from application.calls.events import (
+    AgentReconnected,
+    BargedIn,
+    CallEnded,
+    CallEvent,
+    ToolRan,
+    TranscriptHeard,
+)
 
 if TYPE_CHECKING:
     from entrypoints.container import Container
@@ -89,6 +96,11 @@ class BargeInOut(_Out, frozen=True, tag="barge_in"):
     pass
 
 
+class AgentReconnectedOut(_Out, frozen=True, tag="agent_reconnected"):
+    attempt: int
+    reason: str
+
+
 class EndedOut(_Out, frozen=True, tag="ended"):
     reason: str
     next_step: str
@@ -106,6 +118,8 @@ def encode_event(event: CallEvent) -> str:
             out = ToolOut(name, arguments, outcome, duration_ms)
         case BargedIn():
             out = BargeInOut()
+        case AgentReconnected(attempt, reason):
+            out = AgentReconnectedOut(attempt, reason)
         case CallEnded(reason, next_step):
             out = EndedOut(reason.value, next_step.value)
     return _encoder.encode(out).decode()

@@ -20,7 +20,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from application.calls.events import BargedIn, CallEnded, CallEvent, ToolRan
+from application.calls.events import AgentReconnected, BargedIn, CallEnded, CallEvent, ToolRan
 
 __all__ = ["CONTENT_TYPE", "CallMetrics"]
 
@@ -92,6 +92,8 @@ class CallMetrics:
                 self.tool_latency.labels(name).observe(duration_ms / 1000)
             case BargedIn():
                 self.barge_ins.inc()
+            case AgentReconnected():
+                self.agent_reconnects.inc()
             case CallEnded(reason, _, stats):
                 self.calls.labels(reason.value).inc()
                 self.frames.labels("in").inc(stats.frames_in)
