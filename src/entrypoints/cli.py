@@ -23,6 +23,7 @@ def _serve(container: Container, host: str | None, port: int | None, dev: bool) 
     from dependency_injector import providers
 
     from entrypoints.http.app import create_app
+    from entrypoints.server import DrainingServer
 
     container.practice()  # fail now, naming the key, rather than on the first request
     settings = container.settings()
@@ -43,7 +44,7 @@ def _serve(container: Container, host: str | None, port: int | None, dev: bool) 
             "no DATABASE_URL: using the embedded SQLite file under %s", settings.frontdesk_data_dir
         )
         upgrade_to_head(settings.resolved_database_url())
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(container),
         host=settings.host,
         port=settings.port,
@@ -51,6 +52,10 @@ def _serve(container: Container, host: str | None, port: int | None, dev: bool) 
         log_config=None,  # keep our logging configuration
         proxy_headers=True,
     )
+    server = DrainingServer(
+        config, capacity=container.call_capacity(), drain_timeout_s=settings.drain_timeout_s
+    )
+    server.run()
     return 0
 
 

@@ -28,6 +28,7 @@ from application.scheduling import (
     RescheduleAppointmentHandler,
 )
 from entrypoints.http.call_events import CallEventBroker
+from entrypoints.http.capacity import CallCapacity
 from entrypoints.observability.fan_out import FanOut
 from entrypoints.observability.metrics import CallMetrics
 from entrypoints.settings import Settings
@@ -101,6 +102,9 @@ class Container(containers.DeclarativeContainer):
     )
     call_events = providers.Singleton(CallEventBroker)
     metrics = providers.Singleton(CallMetrics)
+    call_capacity = providers.Singleton(
+        CallCapacity, max_calls=settings.provided.max_concurrent_calls
+    )
     call_observer = providers.Singleton(FanOut, call_events, metrics)
     """Live call events for `WS /api/v1/calls/{sid}/events`, this process's calls only."""
     tools = providers.Singleton(

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     goodbye_timeout_s: float = 8.0
     tool_timeout_s: float = 10.0
     max_call_duration_s: float = 30 * 60
+    max_concurrent_calls: int = Field(
+        default=50, ge=1, description="Calls one instance carries; more hear a busy message."
+    )
+    drain_timeout_s: float = Field(
+        default=300.0, ge=0, description="On SIGTERM, how long live calls may go on."
+    )
     dev: bool = Field(
         default=False,
         description="Accept unsigned Twilio requests from loopback when no auth token is set.",

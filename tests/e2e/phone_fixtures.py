@@ -142,7 +142,12 @@ class PhoneLine:
 
 
 def phone_container(
-    base_url: str, database_url: str, agent_url: str, *, deepgram_key: str | None
+    base_url: str,
+    database_url: str,
+    agent_url: str,
+    *,
+    deepgram_key: str | None,
+    **settings: Any,
 ) -> Container:
     container = Container()
     container.settings.override(
@@ -155,6 +160,7 @@ def phone_container(
                 deepgram_api_key=SecretStr(deepgram_key) if deepgram_key else None,
                 deepgram_agent_url=agent_url,
                 goodbye_timeout_s=GOODBYE_TIMEOUT_S,
+                **settings,
             )
         )
     )
@@ -171,6 +177,7 @@ async def phone_line(
     *,
     deepgram_key: str | None = DEEPGRAM_KEY,
     record_audio: bool = False,
+    **settings: Any,
 ) -> AsyncIterator[PhoneLine]:
     """Emulator, then the server (in a thread, with its own event loop), then a client."""
     async with DeepgramEmulator(
@@ -181,7 +188,9 @@ async def phone_line(
         sock.bind(("127.0.0.1", 0))
         sock.listen(128)
         base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        container = phone_container(base_url, database_url, emulator.url, deepgram_key=deepgram_key)
+        container = phone_container(
+            base_url, database_url, emulator.url, deepgram_key=deepgram_key, **settings
+        )
         server = uvicorn.Server(
             uvicorn.Config(create_app(container), log_level="warning", lifespan="on")
         )

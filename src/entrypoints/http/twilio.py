@@ -3,6 +3,7 @@ and status callbacks. Every request is signature-checked before anything happens
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 from collections.abc import Mapping
@@ -36,6 +37,7 @@ XML = MediaType.XML
 SORRY = "Sorry, our phone assistant is not available right now."
 GOODBYE = "Thank you for calling. Goodbye."
 CONNECTING = "Connecting you to the front desk now."
+BUSY = "Sorry, all our lines are busy right now."
 
 
 class _LitestarTextSocket:
@@ -102,6 +104,7 @@ def twilio_router(container: Container) -> Router:
         settings.twilio_auth_tokens, public_base=settings.public_base_url, dev=settings.dev
     )
     base = settings.public_base_url
+    capacity = container.call_capacity()
 
     async def verified_form(request: Request[Any, Any, Any]) -> dict[str, str] | None:
         form = await request.form()
@@ -117,6 +120,12 @@ def twilio_router(container: Container) -> Router:
             log.warning("refused an unsigned or forged Twilio request to %s", request.url.path)
             return None
         return params
+
+    def busy_twiml() -> str:
+        desk = container.practice().front_desk_phone
+        if desk:
+            return twiml.dial(desk, BUSY + " " + CONNECTING)
+        return twiml.busy(BUSY + " Please call back in a few minutes.")
 
     def after_stream_twiml(step: NextStep) -> str:
         desk = container.practice().front_desk_phone
@@ -135,6 +144,12 @@ def twilio_router(container: Container) -> Router:
             log.error("DEEPGRAM_API_KEY is not set: the call is turned away")
             container.metrics().calls_turned_away.labels("agent_not_configured").inc()
             return _xml(after_stream_twiml(NextStep.APOLOGISE))
+        call_sid = params.get("CallSid", "")
+        if call_sid and not capacity.reserve(call_sid):
+            reason = "draining" if capacity.draining else "at_capacity"
+            log.warning("turning a call away: %s", reason)
+            container.metrics().calls_turned_away.labels(reason).inc()
+            return _xml(busy_twiml())
         incoming = IncomingCall(
             call_sid=params.get("CallSid", ""),
             from_number=params.get("From", ""),
@@ -204,10 +219,12 @@ def twilio_router(container: Container) -> Router:
         token = leg.custom_parameters.get("token", "")
         metrics = container.metrics()
         metrics.active_calls.inc()
+        capacity.stream_started(leg.call_sid, asyncio.current_task())
         try:
             with bind_call(leg.call_sid, stream_sid=leg.stream_sid):
                 await container.answer_call()(leg, token)
         finally:
+            capacity.stream_ended(leg.call_sid)
             metrics.active_calls.dec()
             metrics.dropped_frames.inc(leg.malformed_frames + leg.duplicate_starts)
 
