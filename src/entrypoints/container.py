@@ -29,6 +29,7 @@ from application.scheduling import (
 )
 from entrypoints.http.call_events import CallEventBroker
 from entrypoints.http.capacity import CallCapacity
+from entrypoints.observability.call_summary import CallSummaryLog
 from entrypoints.observability.fan_out import FanOut
 from entrypoints.observability.metrics import CallMetrics
 from entrypoints.settings import Settings
@@ -105,7 +106,8 @@ class Container(containers.DeclarativeContainer):
     call_capacity = providers.Singleton(
         CallCapacity, max_calls=settings.provided.max_concurrent_calls
     )
-    call_observer = providers.Singleton(FanOut, call_events, metrics)
+    call_summary = providers.Singleton(CallSummaryLog)
+    call_observer = providers.Singleton(FanOut, call_events, metrics, call_summary)
     """Live call events for `WS /api/v1/calls/{sid}/events`, this process's calls only."""
     tools = providers.Singleton(
         ReceptionistTools,

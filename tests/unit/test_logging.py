@@ -67,3 +67,28 @@ def test_dates_times_and_sids_are_left_alone() -> None:
     redact = Redactor([])
     text = "booked 2026-12-01 at 09:00 for CA1234567890abcdef1234567890abcdef, 45 minutes"
     assert redact.text(text) == text
+
+
+def test_a_call_ends_with_one_summary_line(json_logs: pytest.CaptureFixture[str]) -> None:
+    from application.calls.events import CallEnded, SessionStats, ToolRan, TranscriptHeard
+    from domain.calls import EndReason, NextStep, Speaker
+    from entrypoints.observability.call_summary import CallSummaryLog
+
+    summary = CallSummaryLog()
+    summary.publish("CA1", TranscriptHeard(Speaker.AGENT, "Hello"))
+    summary.publish("CA1", TranscriptHeard(Speaker.CALLER, "Hi"))
+    summary.publish("CA1", ToolRan("check_available_slots", "{}", "ok", 4.2))
+    stats = SessionStats(frames_in=500, frames_out=300, barge_ins=1, tool_calls=1)
+    stats.agent_latencies_s.extend([0.8, 1.2])
+    summary.publish("CA1", CallEnded(EndReason.AGENT_ENDED, NextStep.HANG_UP, stats))
+    (line,) = lines(json_logs)
+    assert line["event"] == "call ended"
+    assert {k: line[k] for k in ("call_sid", "outcome", "duration_s", "turns", "tools")} == {
+        "call_sid": "CA1",
+        "outcome": "agent_ended",
+        "duration_s": 10.0,
+        "turns": 2,
+        "tools": 1,
+    }
+    assert line["barge_ins"] == 1
+    assert line["agent_latency_avg_s"] == 1.0
