@@ -251,6 +251,9 @@ async def test_an_unknown_deepgram_message_is_harmless(database_url: str) -> Non
         assert (record["call"]["twilio_status"], record["call"]["duration_s"]) == ("completed", 12)
 
 
+LOOKUP = json.dumps({"service": "cleaning", "date": "2025-06-03"})
+
+
 async def test_a_deepgram_drop_mid_call_is_recovered_with_the_conversation_so_far(
     database_url: str,
 ) -> None:
@@ -259,6 +262,7 @@ async def test_a_deepgram_drop_mid_call_is_recovered_with_the_conversation_so_fa
             return [
                 Say("Hello there."),
                 UserSays("I need a cleaning."),
+                CallFunction("check_available_slots", LOOKUP),
                 Say("Which day suits you?"),
                 ExpectAudio(160),
                 Drop(),
@@ -290,11 +294,18 @@ async def test_a_deepgram_drop_mid_call_is_recovered_with_the_conversation_so_fa
         assert second.settings is not None
         assert second.settings.agent.greeting is None
         assert second.settings.agent.context is not None
-        history = [(m.role, m.content) for m in second.settings.agent.context.messages]
+        history = [
+            (m.role, m.content)
+            if m.function_calls is None
+            else [(c.id, c.name, c.arguments, c.response) for c in m.function_calls]
+            for m in second.settings.agent.context.messages
+        ]
+        (looked_up,) = first.function_responses
         assert history == [
             ("assistant", first.settings.agent.greeting),
             ("assistant", "Hello there."),
             ("user", "I need a cleaning."),
+            [(looked_up.id, "check_available_slots", LOOKUP, looked_up.content)],
             ("assistant", "Which day suits you?"),
         ]
         assert [r.name for r in second.function_responses] == ["end_call"]

@@ -7,10 +7,10 @@ import asyncio
 import copy
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from application.calls.agent_link import Reconnect, RecoveryLimits
+from application.calls.agent_link import History, Reconnect, RecoveryLimits
 from application.calls.events import AgentReconnected, CallEvent
 from application.calls.session import CallSession, SessionLimits
 from application.errors import StorageUnavailable
@@ -23,6 +23,7 @@ from application.ports import (
     AgentStartedSpeaking,
     CallerDtmf,
     HistoryItem,
+    ToolCallHistory,
     ToolCallRequested,
     Transcript,
     UnitOfWork,
@@ -163,7 +164,7 @@ PROFILE = AgentProfile(
 def _reconnector(voice: FakeVoiceAgent) -> Reconnect:
     """What `AnswerCall` builds: the same profile, no greeting, the history given."""
 
-    async def reconnect(history: Sequence[HistoryItem]) -> AgentConnection:
+    async def reconnect(history: History) -> AgentConnection:
         resumed = dataclasses.replace(PROFILE, greeting=None, history=tuple(history))
         return await voice.connect(resumed)
 
@@ -653,3 +654,20 @@ async def test_an_agent_that_answers_the_caller_in_time_is_not_reopened() -> Non
         rig.leg.hang_up()
         await rig.finished()
         assert voice.profiles == []
+
+
+async def test_tool_calls_and_their_results_are_part_of_the_restored_history() -> None:
+    voice = FakeVoiceAgent()
+    async with running_session(limits=RECOVERING, voice=voice) as rig:
+        rig.agent.emit(
+            Transcript("user", "Book me in."), ToolCallRequested("fc-13", "explode", "{}")
+        )
+        await rig.agent.wait_for_tool_results(1)
+        rig.agent.emit(Transcript("assistant", "Sorry about that."))
+        rig.agent.fail()
+        await voice.wait_connected()
+        assert list(voice.profiles[0].history) == [
+            HistoryItem("user", "Book me in."),
+            ToolCallHistory("fc-13", "explode", "{}", rig.agent.tool_results[0].content),
+            HistoryItem("assistant", "Sorry about that."),
+        ]

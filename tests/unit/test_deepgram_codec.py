@@ -8,7 +8,7 @@ import pytest
 
 from adapters.deepgram import messages as m
 from adapters.deepgram.settings import render_settings
-from application.ports.voice import AgentProfile, HistoryItem, ToolSpec
+from application.ports.voice import AgentProfile, HistoryItem, ToolCallHistory, ToolSpec
 
 
 def a_profile(**changes: object) -> AgentProfile:
@@ -98,6 +98,28 @@ def test_history_restores_the_conversation_as_context_messages() -> None:
         "messages": [
             {"type": "History", "role": "user", "content": "I need a cleaning."},
             {"type": "History", "role": "assistant", "content": "Sure."},
+        ]
+    }
+
+
+def test_a_tool_call_in_the_history_is_restored_as_a_client_side_function_call() -> None:
+    history = [ToolCallHistory("fc-1", "find_open_slots", '{"day":"mon"}', '{"ok":true}')]
+    agent = rendered(a_profile(history=history))["agent"]
+    assert isinstance(agent, dict)
+    assert agent["context"] == {
+        "messages": [
+            {
+                "type": "History",
+                "function_calls": [
+                    {
+                        "id": "fc-1",
+                        "name": "find_open_slots",
+                        "client_side": True,
+                        "arguments": '{"day":"mon"}',
+                        "response": '{"ok":true}',
+                    }
+                ],
+            }
         ]
     }
 

@@ -87,8 +87,20 @@ class HistoryMessage(_Out, tag="History", tag_field="type"):
     content: str
 
 
+class FunctionCallRecord(_Out):
+    id: str
+    name: str
+    client_side: bool
+    arguments: str
+    response: str
+
+
+class HistoryFunctionCalls(_Out, tag="History", tag_field="type"):
+    function_calls: list[FunctionCallRecord]
+
+
 class Context(_Out):
-    messages: list[HistoryMessage]
+    messages: list[HistoryMessage | HistoryFunctionCalls]
 
 
 class Agent(_Out):

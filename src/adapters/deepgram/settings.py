@@ -16,6 +16,8 @@ from adapters.deepgram.messages import (
     AudioSettings,
     Context,
     Function,
+    FunctionCallRecord,
+    HistoryFunctionCalls,
     HistoryMessage,
     Listen,
     ListenProvider,
@@ -25,7 +27,7 @@ from adapters.deepgram.messages import (
     Think,
     ThinkProvider,
 )
-from application.ports.voice import AgentProfile
+from application.ports.voice import AgentProfile, HistoryItem, ToolCallHistory
 
 DEFAULT_LISTEN_MODEL: Final = "flux-general-en"
 TELEPHONY_ENCODING: Final = "mulaw"
@@ -69,12 +71,21 @@ def render_settings(profile: AgentProfile) -> Settings:
             ),
             speak=Speak(provider=SpeakProvider(type="deepgram", model=profile.speak_model)),
             greeting=profile.greeting,
-            context=Context(
-                messages=[
-                    HistoryMessage(role=item.role, content=item.content) for item in profile.history
-                ]
-            )
+            context=Context(messages=[_history_message(item) for item in profile.history])
             if profile.history
             else None,
         ),
     )
+
+
+def _history_message(item: HistoryItem | ToolCallHistory) -> HistoryMessage | HistoryFunctionCalls:
+    if isinstance(item, HistoryItem):
+        return HistoryMessage(role=item.role, content=item.content)
+    call = FunctionCallRecord(
+        id=item.call_id,
+        name=item.name,
+        client_side=True,
+        arguments=item.arguments,
+        response=item.response,
+    )
+    return HistoryFunctionCalls(function_calls=[call])

@@ -1,6 +1,9 @@
 """`AgentLink`: the call's voice-agent connection, re-opened with the conversation so far
 whenever it fails, so a dropped socket costs the caller a pause rather than the call.
 
+The link keeps the conversation as it goes (each transcript, and each tool call with
+the result the session produced for it) to hand to the next connection.
+
 A connection fails when it reports `AgentFailed`, when its events just end, or when
 the agent stays silent for `silence_timeout_s` after the caller's turn (a `user`
 transcript) or after a tool result. Recovery then re-opens it through `reconnect`
@@ -32,13 +35,15 @@ from application.ports import (
     AgentStartedSpeaking,
     AgentUnavailable,
     HistoryItem,
+    ToolCallHistory,
     ToolCallRequested,
     Transcript,
 )
 
 log = logging.getLogger(__name__)
 
-Reconnect = Callable[[Sequence[HistoryItem]], Awaitable[AgentConnection]]
+History = Sequence[HistoryItem | ToolCallHistory]
+Reconnect = Callable[[History], Awaitable[AgentConnection]]
 """Open a new connection that resumes the conversation `history` (no greeting)."""
 
 
@@ -67,12 +72,12 @@ class AgentLink:
         connection: AgentConnection,
         *,
         reconnect: Reconnect | None,
-        history: Callable[[], Sequence[HistoryItem]],
         limits: RecoveryLimits,
     ) -> None:
         self._connection = connection
         self._reconnect = reconnect
-        self._history = history
+        self.history: list[HistoryItem | ToolCallHistory] = []
+        self._requested: dict[str, ToolCallRequested] = {}
         self._limits = limits
         self._live = True  # False while recovering: caller audio goes to the buffer
         self._closed = False
@@ -100,6 +105,9 @@ class AgentLink:
             self.dropped_audio_bytes += len(dropped)
 
     async def send_tool_result(self, call_id: str, name: str, content: str) -> None:
+        request = self._requested.pop(call_id, None)
+        if request is not None:
+            self.history.append(ToolCallHistory(call_id, name, request.arguments, content))
         if call_id not in self._open_calls:
             log.warning("result of tool %s (%s) dropped: its connection is gone", name, call_id)
             return
@@ -169,12 +177,17 @@ class AgentLink:
 
     def _watch(self, event: AgentEvent) -> None:
         match event:
-            case Transcript(role="user"):
+            case Transcript(role="user", text=text):
+                self.history.append(HistoryItem("user", text))
                 self._arm_silence()
+            case Transcript(role="assistant", text=text):
+                self.history.append(HistoryItem("assistant", text))
+                self._silence_deadline = None
             case ToolCallRequested(call_id=call_id):
                 self._open_calls.add(call_id)
+                self._requested[call_id] = event
                 self._silence_deadline = None
-            case AgentAudio() | AgentStartedSpeaking() | Transcript():
+            case AgentAudio() | AgentStartedSpeaking():
                 self._silence_deadline = None
 
     def _arm_silence(self) -> None:
@@ -204,7 +217,7 @@ class AgentLink:
             recovery.attempts += 1
             try:
                 async with asyncio.timeout_at(deadline):
-                    return await self._reconnect(self._history())
+                    return await self._reconnect(tuple(self.history))
             except (AgentUnavailable, TimeoutError) as error:
                 log.warning("voice agent reconnect %d failed: %s", recovery.attempts, error)
         log.error("voice agent given up after %d reconnect attempt(s)", recovery.attempts)

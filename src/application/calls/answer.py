@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from application.calls.admission import OpenStreamHandler
-from application.calls.agent_link import Reconnect
+from application.calls.agent_link import History, Reconnect
 from application.calls.events import CallEnded, CallObserver
 from application.calls.session import CallSession, SessionLimits
 from application.errors import StorageUnavailable
@@ -17,7 +17,6 @@ from application.ports import (
     AgentUnavailable,
     CallLeg,
     Clock,
-    HistoryItem,
     UnitOfWorkFactory,
     VoiceAgent,
 )
@@ -97,7 +96,7 @@ class AnswerCall:
         return await session.run()
 
     def _reconnector(self, profile: AgentProfile) -> Reconnect:
-        async def reconnect(history: Sequence[HistoryItem]) -> AgentConnection:
+        async def reconnect(history: History) -> AgentConnection:
             resumed = replace(profile, greeting=None, history=tuple(history))
             return await self.voice_agent.connect(resumed)
 

@@ -38,7 +38,6 @@ from application.ports import (
     CallerHungUp,
     CallLeg,
     Clock,
-    HistoryItem,
     PlaybackMarked,
     ToolCallRequested,
     Transcript,
@@ -103,12 +102,7 @@ class CallSession:
         self._call, self._leg = call, leg
         self._tools, self._context, self._uow, self._clock = tools, context, uow, clock
         self._limits = limits or SessionLimits()
-        self._agent = AgentLink(
-            agent,
-            reconnect=reconnect,
-            history=self._history,
-            limits=self._limits.agent_recovery,
-        )
+        self._agent = AgentLink(agent, reconnect=reconnect, limits=self._limits.agent_recovery)
         self._fallback_step = fallback_step
         self._observer: CallObserver = observer or NoObserver()
         self.stats = SessionStats()
@@ -207,12 +201,6 @@ class CallSession:
         if not self._end_reason:
             self._call.plan(self._fallback_step)
             self._end(EndReason.AGENT_FAILED)
-
-    def _history(self) -> list[HistoryItem]:
-        return [
-            HistoryItem("user" if turn.speaker is Speaker.CALLER else "assistant", turn.text)
-            for turn in self._call.turns
-        ]
 
     # --- playback tracking -----------------------------------------------------
 

@@ -145,6 +145,17 @@ class HistoryItem:
     content: str
 
 
+@dataclass(frozen=True, slots=True)
+class ToolCallHistory:
+    """A function the agent called earlier and the result it was given (or would have
+    been, had its connection lived), so a restored conversation knows what was done."""
+
+    call_id: str
+    name: str
+    arguments: str
+    response: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AgentProfile:
     """Who the agent is, independent of any provider's message format."""
@@ -157,7 +168,7 @@ class AgentProfile:
     speak_model: str
     tools: Sequence[ToolSpec]
     keyterms: Sequence[str] = ()
-    history: Sequence[HistoryItem] = ()
+    history: Sequence[HistoryItem | ToolCallHistory] = ()
 
 
 class AgentConnection(Protocol):
