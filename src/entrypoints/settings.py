@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     max_concurrent_calls: int = Field(
         default=50, ge=1, description="Calls one instance carries; more hear a busy message."
     )
+    media_idle_timeout_s: float = Field(
+        default=10.0, gt=0, description="A media stream silent this long is a hang-up."
+    )
     drain_timeout_s: float = Field(
         default=300.0, ge=0, description="On SIGTERM, how long live calls may go on."
     )

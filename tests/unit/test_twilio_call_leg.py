@@ -114,3 +114,21 @@ async def test_a_start_that_never_comes_times_out() -> None:
 
     with pytest.raises(StreamNotStarted, match="no start"):
         await TwilioCallLeg.open(Silent([]), start_timeout_s=0.05)
+
+
+class SilentSocket(HeldSocket):
+    """Delivers its frames, then nothing at all (not even a close)."""
+
+    async def receive_text(self) -> str | None:
+        if self.frames:
+            return self.frames.pop(0)
+        await asyncio.Event().wait()
+        return None
+
+
+async def test_a_stream_that_goes_silent_counts_as_a_hang_up() -> None:
+    socket = SilentSocket(['{"event":"connected","protocol":"Call","version":"1.0.0"}', START])
+    leg = await TwilioCallLeg.open(socket, start_timeout_s=1, idle_timeout_s=0.05)
+    events = [event async for event in leg.events()]
+    assert [type(e).__name__ for e in events] == ["CallerHungUp"]
+    assert leg.idle_timed_out

@@ -85,9 +85,17 @@ class TwilioCallLeg:
         self.duplicate_starts = 0
         self.ignored_frames = ignored_frames
         """Frames before `start` other than `connected` (e.g. media), skipped."""
+        self.idle_timeout_s: float | None = None
+        self.idle_timed_out = False
 
     @classmethod
-    async def open(cls, socket: TextSocket, *, start_timeout_s: float = 10) -> TwilioCallLeg:
+    async def open(
+        cls,
+        socket: TextSocket,
+        *,
+        start_timeout_s: float = 10,
+        idle_timeout_s: float | None = None,
+    ) -> TwilioCallLeg:
         """Read `connected` then `start`; raise `StreamNotStarted` if none arrives in time.
 
         Malformed frames, unknown events and anything before `start` are skipped. A
@@ -122,6 +130,7 @@ class TwilioCallLeg:
             )
         leg = cls(socket, started, ignored_frames=ignored)
         leg.malformed_frames = malformed
+        leg.idle_timeout_s = idle_timeout_s
         return leg
 
     @property
@@ -129,10 +138,21 @@ class TwilioCallLeg:
         return self._closed
 
     async def events(self) -> AsyncIterator[CallerEvent]:
-        socket = self._socket
+        """See the class docstring. With `idle_timeout_s` set, a stream that sends
+        nothing for that long (Twilio sends media every 20 ms during a call) counts as a
+        hang-up, and `idle_timed_out` says so."""
+        socket, idle_s = self._socket, self.idle_timeout_s
         while not self._hung_up:
             try:
-                frame = await socket.receive_text()
+                if idle_s is None:
+                    frame = await socket.receive_text()
+                else:
+                    async with asyncio.timeout(idle_s):
+                        frame = await socket.receive_text()
+            except TimeoutError:
+                logger.warning("no media for %.0f s: treating the stream as gone", idle_s)
+                self.idle_timed_out = True
+                frame = None
             except Exception as error:  # a broken socket is a hang-up, not a crash
                 logger.debug("media stream receive failed: %r", error)
                 frame = None

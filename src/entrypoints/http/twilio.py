@@ -211,7 +211,9 @@ def twilio_router(container: Container) -> Router:
         await socket.accept()
         text_socket = _LitestarTextSocket(socket)
         try:
-            leg = await TwilioCallLeg.open(text_socket)
+            leg = await TwilioCallLeg.open(
+                text_socket, idle_timeout_s=settings.media_idle_timeout_s
+            )
         except (StreamNotStarted, WebSocketDisconnect) as exc:
             log.warning("media stream did not start: %s", exc)
             await text_socket.close(code=1008, reason="no start")
