@@ -14,6 +14,7 @@ from application.calls.admission import (
     OpenStreamHandler,
     RecordCallStatusHandler,
 )
+from application.calls.agent_link import RecoveryLimits
 from application.calls.answer import AnswerCall
 from application.calls.records import GetCallHandler, ListCallsHandler
 from application.calls.session import SessionLimits
@@ -95,11 +96,18 @@ class Container(containers.DeclarativeContainer):
         think_model=settings.provided.agent_think_model,
         speak_model=settings.provided.agent_speak_model,
     )
+    agent_recovery = providers.Singleton(
+        RecoveryLimits,
+        max_attempts=settings.provided.agent_reconnect_attempts,
+        budget_s=settings.provided.agent_reconnect_budget_s,
+        silence_timeout_s=settings.provided.agent_silence_timeout_s,
+    )
     session_limits = providers.Singleton(
         SessionLimits,
         goodbye_timeout_s=settings.provided.goodbye_timeout_s,
         tool_timeout_s=settings.provided.tool_timeout_s,
         max_call_s=settings.provided.max_call_duration_s,
+        agent_recovery=agent_recovery,
     )
     call_events = providers.Singleton(CallEventBroker)
     metrics = providers.Singleton(CallMetrics)

@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     goodbye_timeout_s: float = 8.0
     tool_timeout_s: float = 10.0
     max_call_duration_s: float = 30 * 60
+    agent_reconnect_attempts: int = Field(
+        default=3, ge=0, description="Tries to re-open a voice agent connection lost mid-call."
+    )
+    agent_reconnect_budget_s: float = Field(
+        default=10.0, gt=0, description="Time from the failure within which those tries happen."
+    )
+    agent_silence_timeout_s: float = Field(
+        default=8.0, gt=0, description="An agent silent this long after the caller spoke failed."
+    )
     max_concurrent_calls: int = Field(
         default=50, ge=1, description="Calls one instance carries; more hear a busy message."
     )

@@ -37,6 +37,7 @@ class CallSummaryLog:
                         "turns": self._turns.pop(call_sid, 0),
                         "tools": self._tools.pop(call_sid, 0),
                         "barge_ins": stats.barge_ins,
+                        "agent_reconnects": stats.agent_reconnects,
                         "frames_in": stats.frames_in,
                         "frames_out": stats.frames_out,
                         "agent_latency_avg_s": (
