@@ -17,6 +17,9 @@ from entrypoints.setup import add_setup_parser, run_setup
 
 log = logging.getLogger("frontdesk")
 
+MAX_WS_MESSAGE_BYTES = 64 * 1024
+"""Twilio's media messages are a few KiB; anything far larger is refused by the server."""
+
 
 def _serve(container: Container, host: str | None, port: int | None, dev: bool) -> int:
     import uvicorn
@@ -51,6 +54,7 @@ def _serve(container: Container, host: str | None, port: int | None, dev: bool) 
         log_level=settings.log_level.lower(),
         log_config=None,  # keep our logging configuration
         proxy_headers=True,
+        ws_max_size=MAX_WS_MESSAGE_BYTES,
     )
     server = DrainingServer(
         config, capacity=container.call_capacity(), drain_timeout_s=settings.drain_timeout_s
