@@ -4,12 +4,14 @@ DRAIN_TIMEOUT_S and are then ended, and the process exits 0."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -40,7 +42,7 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def served(
-    database_url: str, script: Script, drain_timeout_s: float
+    database_url: str, script: Script, drain_timeout_s: float, log_dir: Path
 ) -> AsyncIterator[tuple[PhoneLine, asyncio.subprocess.Process]]:
     async with DeepgramEmulator(api_key=DEEPGRAM_KEY, script=script) as emulator:
         port = free_port()
@@ -57,25 +59,40 @@ async def served(
             "LOG_LEVEL": "WARNING",
         }
         env.pop("PRACTICE_FILE", None)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port), env=env
-        )
+        log_path = log_dir / "server.log"
+        with log_path.open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "entrypoints.cli",
+                "serve",
+                "--port",
+                str(port),
+                env=env,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+            )
         try:
             async with httpx.AsyncClient(base_url=base_url, timeout=10) as api:
-                for _ in range(300):  # bounded wait for the process to listen
+                for _ in range(400):  # bounded wait for the process to listen
+                    assert process.returncode is None, log_path.read_text()
                     try:
                         await api.get("/healthz")
                         break
                     except httpx.TransportError:
-                        await asyncio.sleep(0.05)
+                        await asyncio.sleep(0.05)  # polling a starting process
                 yield PhoneLine(base_url, emulator, api), process
         finally:
             if process.returncode is None:
                 process.kill()
-                await process.wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(process.wait(), 10)
+            print(log_path.read_text())
 
 
-async def test_sigterm_refuses_new_calls_and_lets_a_live_call_finish(database_url: str) -> None:
+async def test_sigterm_refuses_new_calls_and_lets_a_live_call_finish(
+    database_url: str, tmp_path: Path
+) -> None:
     script: Script = [
         Say("Hello", audio_bytes=800),
         ExpectAudio(3200),
@@ -83,7 +100,10 @@ async def test_sigterm_refuses_new_calls_and_lets_a_live_call_finish(database_ur
         Say("Goodbye", audio_bytes=800),
         WaitForClose(),
     ]
-    async with served(database_url, script, drain_timeout_s=30) as (line, process):
+    async with served(database_url, script, drain_timeout_s=30, log_dir=tmp_path) as (
+        line,
+        process,
+    ):
         live = await line.dial_in(new_call(from_number="+14155550123"))
         await live.wait_for_audio(800)
 
@@ -100,10 +120,13 @@ async def test_sigterm_refuses_new_calls_and_lets_a_live_call_finish(database_ur
 
 
 async def test_calls_still_live_at_the_drain_timeout_are_ended_and_the_process_exits_0(
-    database_url: str,
+    database_url: str, tmp_path: Path
 ) -> None:
     script: Script = [Say("Hello", audio_bytes=800), WaitForClose()]
-    async with served(database_url, script, drain_timeout_s=0.5) as (line, process):
+    async with served(database_url, script, drain_timeout_s=0.5, log_dir=tmp_path) as (
+        line,
+        process,
+    ):
         live = await line.dial_in(new_call(from_number="+14155550123"))
         await live.wait_for_audio(800)
         process.send_signal(signal.SIGTERM)
