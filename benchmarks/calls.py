@@ -272,7 +272,13 @@ class Processes:
             log.close()
 
 
-def start_emulator(procs: Processes, seconds: float, tools: bool = True) -> str:
+def start_emulator(
+    procs: Processes,
+    seconds: float,
+    tools: bool = True,
+    module: str = "benchmarks.emulator_runner",
+) -> str:
+    """Start the emulator process (`module`, with emulator_runner's command line)."""
     ready = procs.workdir / "emulator.url"
     log = open(procs.workdir / "emulator.log", "wb")  # noqa: SIM115
     procs.logs.append(log)
@@ -280,7 +286,7 @@ def start_emulator(procs: Processes, seconds: float, tools: bool = True) -> str:
         [
             sys.executable,
             "-m",
-            "benchmarks.emulator_runner",
+            module,
             "--api-key",
             DEEPGRAM_KEY,
             "--seconds",
