@@ -1,5 +1,7 @@
 """Serving with a graceful drain: on SIGTERM the instance stops admitting calls, lets
-live calls finish for up to DRAIN_TIMEOUT_S, ends the rest, then exits 0.
+live calls finish for up to DRAIN_TIMEOUT_S, ends the rest (the caller is put through to
+the front desk with an apology), answers Twilio's after-stream requests for them, then
+exits 0.
 
 uvicorn's own SIGTERM handling closes every WebSocket at once (code 1012), which would
 cut callers off mid-sentence; this server defers that until the calls are over.
@@ -75,4 +77,5 @@ class DrainingServer(uvicorn.Server):
             for task in remaining:
                 task.cancel()
             await asyncio.gather(*remaining, return_exceptions=True)
+            await capacity.wait_idle()  # their hand-offs to Twilio: bounded by the capacity
         self.should_exit = True

@@ -46,7 +46,10 @@ def test_serve_on_the_embedded_default_migrates_itself_and_answers(tmp_path: Pat
             except httpx.TransportError:
                 time.sleep(0.1)  # polling a starting process, not synchronising tests
         assert ready is not None, server.stdout.read().decode() if server.stdout else ""
-        assert ready.json() == {"status": "ready", "checks": {"database": "ok", "migrations": "ok"}}
+        assert ready.json() == {
+            "status": "ready",
+            "checks": {"database": "ok", "migrations": "ok", "admitting_calls": "ok"},
+        }
         practice = httpx.get(
             f"http://127.0.0.1:{port}/api/v1/practice", headers={"Authorization": "Bearer k"}
         )

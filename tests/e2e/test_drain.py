@@ -73,7 +73,8 @@ async def served(
                 stderr=asyncio.subprocess.STDOUT,
             )
         try:
-            async with httpx.AsyncClient(base_url=base_url, timeout=10) as api:
+            auth = {"Authorization": "Bearer k"}
+            async with httpx.AsyncClient(base_url=base_url, headers=auth, timeout=10) as api:
                 for _ in range(400):  # bounded wait for the process to listen
                     assert process.returncode is None, log_path.read_text()
                     try:
@@ -88,6 +89,19 @@ async def served(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(process.wait(), 10)
             print(log_path.read_text())
+
+
+async def draining(api: httpx.AsyncClient) -> dict[str, str]:
+    """The readiness checks once the server reports it is draining (bounded poll: the
+    signal is handled asynchronously in the server)."""
+    for _ in range(200):
+        ready = await api.get("/readyz")
+        checks: dict[str, str] = ready.json()["checks"]
+        if checks["admitting_calls"] == "draining":
+            assert ready.status_code == 503
+            return checks
+        await asyncio.sleep(0.025)  # polling another process's state
+    raise AssertionError(f"never draining: {checks}")
 
 
 async def test_sigterm_refuses_new_calls_and_lets_a_live_call_finish(
@@ -108,7 +122,13 @@ async def test_sigterm_refuses_new_calls_and_lets_a_live_call_finish(
         await live.wait_for_audio(800)
 
         process.send_signal(signal.SIGTERM)
-        # The process is draining, not gone: it answers, and turns new calls away.
+        # The process is draining, not gone: it answers, says it is not ready for new
+        # calls, and turns them away.
+        assert await draining(line.api) == {
+            "database": "ok",
+            "migrations": "ok",
+            "admitting_calls": "draining",
+        }
         _, refused = await line.ring(new_call(from_number="+14155550124"))
         assert refused.stream_url is None
         assert refused.dial_number == SAMPLE_FRONT_DESK
@@ -131,6 +151,13 @@ async def test_calls_still_live_at_the_drain_timeout_are_ended_and_the_process_e
         await live.wait_for_audio(800)
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(live.wait_closed(), 10)
+        # Twilio asks what follows the stream; the draining server still answers: an
+        # apology and the front desk, not silence.
+        next_step = await line.after_stream(live.call)
+        assert next_step.dial_number == SAMPLE_FRONT_DESK
+        assert "not available right now" in " ".join(next_step.says)
+        record = await line.call_record(live.call.call_sid)
+        assert record["call"]["end_reason"] == "shutdown"
         assert await asyncio.wait_for(process.wait(), 15) == 0
         session = await line.emulator.session(0)
         await asyncio.wait_for(session.wait_closed(), 5)

@@ -487,7 +487,7 @@ class DeepgramEmulator:
                 match step:
                     case ExpectAudio(min_bytes=min_bytes):
                         await session.wait_until(
-                            lambda n=min_bytes: session.audio_bytes >= n or session.closed,
+                            lambda n=min_bytes: session.audio_bytes >= n or receiver.done(),
                             timeout_s=3600,
                         )
                     case Say(text=text, audio_bytes=audio_bytes, fill=fill):
@@ -541,54 +541,66 @@ class DeepgramEmulator:
         pending_calls: dict[str, asyncio.Future[str]],
         speaking: asyncio.Lock,
     ) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for frame in ws:
-                if isinstance(frame, bytes):
-                    session.audio_bytes += len(frame)
-                    if session.audio is not None:
-                        session.audio += frame
-                    if session._waiters:
-                        session.changed()
-                    continue
-                try:
-                    message = _client_decoder.decode(frame)
-                except msgspec.ValidationError as error:
-                    await self._refuse(ws, session, f"invalid message: {error}", "INVALID_MESSAGE")
+        try:
+            with contextlib.suppress(ConnectionClosed):
+                await self._receive_frames(ws, session, pending_calls, speaking)
+        finally:
+            session.changed()  # a step waiting on the client's frames sees it gone
+
+    async def _receive_frames(
+        self,
+        ws: ServerConnection,
+        session: EmulatedSession,
+        pending_calls: dict[str, asyncio.Future[str]],
+        speaking: asyncio.Lock,
+    ) -> None:
+        async for frame in ws:
+            if isinstance(frame, bytes):
+                session.audio_bytes += len(frame)
+                if session.audio is not None:
+                    session.audio += frame
+                if session._waiters:
+                    session.changed()
+                continue
+            try:
+                message = _client_decoder.decode(frame)
+            except msgspec.ValidationError as error:
+                await self._refuse(ws, session, f"invalid message: {error}", "INVALID_MESSAGE")
+                return
+            match message:
+                case KeepAliveIn():
+                    session.keepalives += 1
+                case FunctionCallResponseIn(id=call_id, name=name, content=content):
+                    future = pending_calls.pop(call_id, None)
+                    if future is None:
+                        session.errors_sent.append("UNKNOWN_FUNCTION_CALL_ID")
+                        await ws.send(
+                            _frame(
+                                "Error",
+                                description=f"no function call with id {call_id!r}",
+                                code="UNKNOWN_FUNCTION_CALL_ID",
+                            ),
+                            text=True,
+                        )
+                    else:
+                        session.function_responses.append(
+                            FunctionResponseRecord(id=call_id, name=name, content=content)
+                        )
+                        future.set_result(content)
+                case InjectAgentMessageIn(message=text):
+                    session.injected_agent_messages.append(text)
+                    if self._speak_injections:
+                        async with speaking:
+                            await _speak(ws, text, 1600, started=True)
+                case InjectUserMessageIn(content=text):
+                    session.injected_user_messages.append(text)
+                case UpdatePromptIn(prompt=prompt):
+                    session.prompts.append(prompt)
+                    await ws.send(_frame("PromptUpdated"), text=True)
+                case SettingsIn():
+                    await self._refuse(ws, session, "Settings sent twice", "SETTINGS_TWICE")
                     return
-                match message:
-                    case KeepAliveIn():
-                        session.keepalives += 1
-                    case FunctionCallResponseIn(id=call_id, name=name, content=content):
-                        future = pending_calls.pop(call_id, None)
-                        if future is None:
-                            session.errors_sent.append("UNKNOWN_FUNCTION_CALL_ID")
-                            await ws.send(
-                                _frame(
-                                    "Error",
-                                    description=f"no function call with id {call_id!r}",
-                                    code="UNKNOWN_FUNCTION_CALL_ID",
-                                ),
-                                text=True,
-                            )
-                        else:
-                            session.function_responses.append(
-                                FunctionResponseRecord(id=call_id, name=name, content=content)
-                            )
-                            future.set_result(content)
-                    case InjectAgentMessageIn(message=text):
-                        session.injected_agent_messages.append(text)
-                        if self._speak_injections:
-                            async with speaking:
-                                await _speak(ws, text, 1600, started=True)
-                    case InjectUserMessageIn(content=text):
-                        session.injected_user_messages.append(text)
-                    case UpdatePromptIn(prompt=prompt):
-                        session.prompts.append(prompt)
-                        await ws.send(_frame("PromptUpdated"), text=True)
-                    case SettingsIn():
-                        await self._refuse(ws, session, "Settings sent twice", "SETTINGS_TWICE")
-                        return
-                session.changed()
+            session.changed()
 
 
 async def _speak(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from entrypoints.http.capacity import CallCapacity
 
@@ -39,7 +40,7 @@ def test_a_reservation_whose_stream_never_comes_lapses() -> None:
     assert capacity.reserve("CA2")
 
 
-def test_draining_refuses_new_calls_and_reports_idle_when_the_last_ends() -> None:
+def test_draining_waits_for_the_last_call_to_end_and_hand_off() -> None:
     async def scenario() -> None:
         capacity = CallCapacity(5)
         capacity.stream_started("CA1")
@@ -49,6 +50,32 @@ def test_draining_refuses_new_calls_and_reports_idle_when_the_last_ends() -> Non
         await asyncio.sleep(0)
         assert not idle.done()
         capacity.stream_ended("CA1")
+        await asyncio.sleep(0)
+        assert not idle.done(), "Twilio has yet to ask what follows the stream"
+        capacity.handed_off("CA1")
         await asyncio.wait_for(idle, 1)
 
     asyncio.run(scenario())
+
+
+def test_a_hand_off_that_never_comes_lapses() -> None:
+    async def scenario() -> None:
+        capacity = CallCapacity(5, handoff_s=0.05)
+        capacity.stream_started("CA1")
+        capacity.start_draining()
+        capacity.stream_ended("CA1")  # the caller hung up: no after-stream request
+        started = time.monotonic()
+        await asyncio.wait_for(capacity.wait_idle(), 2)
+        assert time.monotonic() - started >= 0.04
+
+    asyncio.run(scenario())
+
+
+def test_ended_calls_are_forgotten_once_their_hand_off_lapses() -> None:
+    clock = Clock()
+    capacity = CallCapacity(5, handoff_s=5, clock=clock)
+    for n in range(100):
+        capacity.stream_started(f"CA{n}")
+        capacity.stream_ended(f"CA{n}")
+        clock.now += 1
+    assert len(capacity._handing_off) <= 5

@@ -10,6 +10,8 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
+
 from application.calls.agent_link import History, Reconnect, RecoveryLimits
 from application.calls.events import AgentReconnected, CallEvent
 from application.calls.session import CallSession, SessionLimits
@@ -469,6 +471,20 @@ async def test_a_call_longer_than_the_limit_is_ended() -> None:
     async with running_session(limits=limits) as rig:
         call = await rig.finished()
         assert call.end_reason is EndReason.TIME_LIMIT
+        assert call.next_step is NextStep.APOLOGISE
+        assert rig.leg.closed
+        assert rig.agent.closed
+
+
+async def test_a_call_cancelled_by_the_server_stopping_is_finalised_for_the_front_desk() -> None:
+    async with running_session() as rig:
+        rig.agent.emit(AgentAudio(b"hello"))
+        await rig.leg.wait_for_played(1)  # the call is under way
+        rig.task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await rig.finished()
+        assert rig.stored.end_reason is EndReason.SHUTDOWN
+        assert rig.stored.next_step is NextStep.APOLOGISE
         assert rig.leg.closed
         assert rig.agent.closed
 

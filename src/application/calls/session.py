@@ -139,6 +139,7 @@ class CallSession:
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 if not done:
+                    self._call.plan(self._fallback_step)  # a person takes it from here
                     self._end(EndReason.TIME_LIMIT)
                 for task in done:
                     watched.discard(task)
@@ -147,6 +148,14 @@ class CallSession:
                         self._end(EndReason.INTERNAL_ERROR)
                 if not watched:
                     self._end(EndReason.INTERNAL_ERROR)
+        except asyncio.CancelledError:
+            # Cancelled from outside: the instance is stopping (drain timeout). The
+            # caller goes on to the fallback (an apology, then the front desk) rather
+            # than being cut off in silence.
+            if not self._end_reason:
+                self._call.plan(self._fallback_step)
+                self._end(EndReason.SHUTDOWN)
+            raise
         finally:
             ended.cancel()
             await asyncio.shield(self._finalise(caller, agent))

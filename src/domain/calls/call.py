@@ -27,6 +27,8 @@ class EndReason(StrEnum):
     STREAM_LOST = "stream_lost"
     REJECTED = "rejected"
     TIME_LIMIT = "time_limit"
+    SHUTDOWN = "shutdown"
+    """The instance was stopping and the call outlived its drain timeout."""
     INTERNAL_ERROR = "internal_error"
 
 

@@ -91,7 +91,10 @@ def create_app(container: Container) -> Litestar:
 
     return Litestar(
         route_handlers=[healthz, readyz, metrics, api, twilio_router(container)],
-        dependencies={"database": provide(container.database)},
+        dependencies={
+            "database": provide(container.database),
+            "capacity": provide(container.call_capacity),
+        },
         exception_handlers=dict(EXCEPTION_HANDLERS),
         on_shutdown=[dispose_database],
         request_max_body_size=MAX_BODY_BYTES,

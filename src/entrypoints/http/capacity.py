@@ -4,11 +4,18 @@ A webhook reserves a place before answering with a stream; the stream takes the 
 when it starts and gives it back when it ends. A reservation whose stream never comes
 lapses after `reservation_s`. While draining (SIGTERM), nothing new is admitted and
 `wait_idle` tells when the last call has ended.
+
+A call whose stream has ended is not over yet: Twilio then asks `/twilio/after-stream`
+what to do next (hang up, or dial the front desk). Until that is answered, or for at
+most `handoff_s` (Twilio does not ask when the caller hung up), the call counts as
+handing off, and a draining instance waits for it: exiting at the stream's end would
+drop the transfer of the last caller.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -19,14 +26,16 @@ class CallCapacity:
         max_calls: int,
         *,
         reservation_s: float = 20.0,
+        handoff_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_calls = max_calls
-        self._reservation_s, self._clock = reservation_s, clock
+        self._reservation_s, self._handoff_s, self._clock = reservation_s, handoff_s, clock
         self._reserved: dict[str, float] = {}
         self._live: dict[str, asyncio.Task[object] | None] = {}
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._handing_off: dict[str, float] = {}
+        """Calls whose stream ended, until their after-stream answer (or a deadline)."""
+        self._changed = asyncio.Event()
         self.draining = False
 
     @property
@@ -50,19 +59,42 @@ class CallCapacity:
         """The call's stream is up (whether or not this instance took its webhook)."""
         self._reserved.pop(call_sid, None)
         self._live[call_sid] = task
-        self._idle.clear()
+        self._changed.set()
 
     def stream_ended(self, call_sid: str) -> None:
+        """The stream is over; the call hands off until its after-stream is answered."""
         self._live.pop(call_sid, None)
-        if not self._live:
-            self._idle.set()
+        self._forget_lapsed_handoffs()
+        self._handing_off[call_sid] = self._clock() + self._handoff_s
+        self._changed.set()
+
+    def handed_off(self, call_sid: str) -> None:
+        """Twilio has its answer for what follows the stream."""
+        self._handing_off.pop(call_sid, None)
+        self._changed.set()
 
     def start_draining(self) -> None:
         self.draining = True
         self._reserved.clear()
 
     async def wait_idle(self) -> None:
-        await self._idle.wait()
+        """Return once no stream is live and every ended call has handed off (or its
+        hand-off deadline has passed)."""
+        while True:
+            self._changed.clear()
+            self._forget_lapsed_handoffs()
+            if not self._live and not self._handing_off:
+                return
+            wait_s = None
+            if not self._live:
+                wait_s = min(self._handing_off.values()) - self._clock()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait_s):
+                    await self._changed.wait()
+
+    def _forget_lapsed_handoffs(self) -> None:
+        now = self._clock()
+        self._handing_off = {sid: t for sid, t in self._handing_off.items() if t > now}
 
     def live_tasks(self) -> list[asyncio.Task[object]]:
         return [task for task in self._live.values() if task is not None]

@@ -10,6 +10,7 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
+from entrypoints.http.capacity import CallCapacity
 from entrypoints.http.schemas import Health, Readiness
 
 logger = logging.getLogger(__name__)
@@ -22,14 +23,20 @@ async def healthz() -> Health:
 
 @get(
     "/readyz",
-    summary="Readiness: the database answers and its schema is at the latest migration",
+    summary=(
+        "Readiness: the database answers, its schema is at the latest migration, and the"
+        " instance is admitting calls (not draining after SIGTERM)"
+    ),
     tags=["health"],
     responses={503: ResponseSpec(data_container=Readiness, description="A check failed")},
 )
-async def readyz(database: NamedDependency[Any]) -> Response[Readiness]:
+async def readyz(
+    database: NamedDependency[Any], capacity: NamedDependency[CallCapacity]
+) -> Response[Readiness]:
     checks = {
         "database": await _check(database.ping, "unreachable"),
         "migrations": await _check(database.migrations_at_head, "not at head"),
+        "admitting_calls": "draining" if capacity.draining else "ok",
     }
     ready = all(v == "ok" for v in checks.values())
     return Response(

@@ -174,10 +174,13 @@ def twilio_router(container: Container) -> Router:
         params = await verified_form(request)
         if params is None:
             return Response("", status_code=HTTP_403_FORBIDDEN)
+        call_sid = params.get("CallSid", "")
         try:
-            step = await container.next_step()(params.get("CallSid", ""))
+            step = await container.next_step()(call_sid)
         except StorageUnavailable:
             step = NextStep.APOLOGISE  # the record is out of reach: a person can still help
+        finally:
+            capacity.handed_off(call_sid)
         return _xml(after_stream_twiml(step))
 
     @post(STATUS_PATH, include_in_schema=False, status_code=HTTP_204_NO_CONTENT)
@@ -225,6 +228,10 @@ def twilio_router(container: Container) -> Router:
         try:
             with bind_call(leg.call_sid, stream_sid=leg.stream_sid):
                 await container.answer_call()(leg, token)
+        except asyncio.CancelledError:
+            # The drain cancels calls that outlive it. The session has finalised the call:
+            # this handler is done, and uvicorn is not to log a crash.
+            log.info("call cancelled: the server is stopping")
         finally:
             capacity.stream_ended(leg.call_sid)
             metrics.active_calls.dec()
