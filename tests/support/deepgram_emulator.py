@@ -333,6 +333,8 @@ class EmulatedSession:
     """The `code` of every Error message we sent."""
     script_error: str | None = None
     script_done: bool = False
+    receiving: bool = True
+    """False once the client's side of the socket is gone (the script may still run)."""
     closed: bool = False
     _waiters: list[asyncio.Future[None]] = field(default_factory=list, repr=False)
 
@@ -487,7 +489,7 @@ class DeepgramEmulator:
                 match step:
                     case ExpectAudio(min_bytes=min_bytes):
                         await session.wait_until(
-                            lambda n=min_bytes: session.audio_bytes >= n or session.closed,
+                            lambda n=min_bytes: session.audio_bytes >= n or not session.receiving,
                             timeout_s=3600,
                         )
                     case Say(text=text, audio_bytes=audio_bytes, fill=fill):
@@ -535,6 +537,19 @@ class DeepgramEmulator:
         session.changed()
 
     async def _receive(
+        self,
+        ws: ServerConnection,
+        session: EmulatedSession,
+        pending_calls: dict[str, asyncio.Future[str]],
+        speaking: asyncio.Lock,
+    ) -> None:
+        try:
+            await self._receive_frames(ws, session, pending_calls, speaking)
+        finally:
+            session.receiving = False
+            session.changed()
+
+    async def _receive_frames(
         self,
         ws: ServerConnection,
         session: EmulatedSession,
