@@ -45,6 +45,17 @@ class ServerProcess:
     def log(self) -> str:
         return _read(self.log_path)
 
+    async def until_healthy(self) -> None:
+        """Poll `/healthz` until the starting process listens (bounded)."""
+        async with asyncio.timeout(START_TIMEOUT_S):
+            while True:
+                assert self.process.returncode is None, self.log()
+                try:
+                    await self.line.api.get("/healthz")
+                    return
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)  # polling a starting process
+
     async def wait_for_log(self, text: str, timeout_s: float = 10.0) -> None:
         """Poll the process's log until `text` shows in it (bounded)."""
         async with asyncio.timeout(timeout_s):
@@ -60,11 +71,18 @@ def _read(path: Path) -> str:
 
 @asynccontextmanager
 async def server_process(
-    database_url: str, emulator: DeepgramEmulator, log_path: Path, **env: str
+    database_url: str,
+    emulator: DeepgramEmulator,
+    log_path: Path,
+    *,
+    wait_until_healthy: bool = True,
+    **env: str,
 ) -> AsyncIterator[ServerProcess]:
     """Start the process on a free port, wait until `/healthz` answers, kill it on exit.
 
-    `env` adds or overrides environment variables (e.g. DRAIN_TIMEOUT_S="0.5").
+    `env` adds or overrides environment variables (e.g. DRAIN_TIMEOUT_S="0.5"). Starting
+    takes seconds (imports): to start several at once, pass `wait_until_healthy=False`
+    and await their `until_healthy()` together.
     """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -97,7 +115,8 @@ async def server_process(
             base_url=base_url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10
         ) as api:
             served = ServerProcess(PhoneLine(base_url, emulator, api), process, log_path)
-            await _until_healthy(served)
+            if wait_until_healthy:
+                await served.until_healthy()
             yield served
     finally:
         if process.returncode is None:
@@ -105,15 +124,3 @@ async def server_process(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
         print(f"--- {log_path.name} ---\n{_read(log_path)}")
-
-
-async def _until_healthy(served: ServerProcess) -> None:
-    """Poll `/healthz` until the starting process listens (bounded)."""
-    async with asyncio.timeout(START_TIMEOUT_S):
-        while True:
-            assert served.process.returncode is None, served.log()
-            try:
-                await served.line.api.get("/healthz")
-                return
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)  # polling a starting process
