@@ -46,23 +46,28 @@ class FinalRecord:
         return True
 
     async def save_when_storage_returns(self, call: Call) -> bool:
-        """Retry `save` until it succeeds or `retry_s` has passed; True once stored."""
+        """Retry `save` until it succeeds or `retry_s` has passed; True once stored.
+
+        A record still unsaved at the end (or when the process cancels this on its
+        way out) is logged as lost."""
         log.warning("call record not saved: database unavailable; retrying")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._retry_s
-        pause_s = self._backoff_s
-        while loop.time() + pause_s <= deadline:
-            await asyncio.sleep(pause_s)
-            if await self.save(call):
+        pause_s, stored = self._backoff_s, False
+        try:
+            while not stored and loop.time() + pause_s <= deadline:
+                await asyncio.sleep(pause_s)
+                stored = await self.save(call)
+                pause_s = min(pause_s * 2, MAX_BACKOFF_S)
+        finally:
+            if stored:
                 log.info("call record saved once the database returned")
-                return True
-            pause_s = min(pause_s * 2, MAX_BACKOFF_S)
-        log.error(
-            "call record lost: database unavailable for %.0f s "
-            "(end reason %s, %d turns, %d tool calls)",
-            self._retry_s,
-            call.end_reason,
-            len(call.turns),
-            len(call.tool_invocations),
-        )
-        return False
+            else:
+                log.error(
+                    "call record lost: database unavailable (end reason %s, %d turns, "
+                    "%d tool calls)",
+                    call.end_reason,
+                    len(call.turns),
+                    len(call.tool_invocations),
+                )
+        return stored
