@@ -4,18 +4,15 @@ DRAIN_TIMEOUT_S and are then ended, and the process exits 0."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
-import socket
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.e2e.phone_fixtures import DEEPGRAM_KEY, TWILIO_TOKEN, PhoneLine
+from tests.e2e.phone_fixtures import DEEPGRAM_KEY
+from tests.e2e.server_process import SAMPLE_FRONT_DESK, ServerProcess, server_process
 from tests.support.deepgram_emulator import (
     CallFunction,
     DeepgramEmulator,
@@ -26,82 +23,38 @@ from tests.support.deepgram_emulator import (
 )
 from tests.support.twilio_simulator import new_call
 
-SAMPLE_FRONT_DESK = "+12125550142"
-
 
 @pytest.fixture
 def engine_name() -> str:
     return "postgres"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @asynccontextmanager
 async def served(
     database_url: str, script: Script, drain_timeout_s: float, log_dir: Path
-) -> AsyncIterator[tuple[PhoneLine, asyncio.subprocess.Process]]:
-    async with DeepgramEmulator(api_key=DEEPGRAM_KEY, script=script) as emulator:
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "PUBLIC_URL": base_url,
-            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-            "DEEPGRAM_API_KEY": DEEPGRAM_KEY,
-            "DEEPGRAM_AGENT_URL": emulator.url,
-            "DRAIN_TIMEOUT_S": str(drain_timeout_s),
-            "FRONTDESK_API_KEYS": "k",
-            "LOG_LEVEL": "WARNING",
-        }
-        env.pop("PRACTICE_FILE", None)
-        log_path = log_dir / "server.log"
-        with log_path.open("wb") as log:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "entrypoints.cli",
-                "serve",
-                "--port",
-                str(port),
-                env=env,
-                stdout=log,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        try:
-            auth = {"Authorization": "Bearer k"}
-            async with httpx.AsyncClient(base_url=base_url, headers=auth, timeout=10) as api:
-                for _ in range(400):  # bounded wait for the process to listen
-                    assert process.returncode is None, log_path.read_text()
-                    try:
-                        await api.get("/healthz")
-                        break
-                    except httpx.TransportError:
-                        await asyncio.sleep(0.05)  # polling a starting process
-                yield PhoneLine(base_url, emulator, api), process
-        finally:
-            if process.returncode is None:
-                process.kill()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(process.wait(), 10)
-            print(log_path.read_text())
+) -> AsyncIterator[ServerProcess]:
+    async with (
+        DeepgramEmulator(api_key=DEEPGRAM_KEY, script=script) as emulator,
+        server_process(
+            database_url,
+            emulator,
+            log_dir / "server.log",
+            DRAIN_TIMEOUT_S=str(drain_timeout_s),
+        ) as server,
+    ):
+        yield server
 
 
 async def draining(api: httpx.AsyncClient) -> dict[str, str]:
-    """The readiness checks once the server reports it is draining (bounded poll: the
-    signal is handled asynchronously in the server)."""
-    for _ in range(200):
-        ready = await api.get("/readyz")
-        checks: dict[str, str] = ready.json()["checks"]
-        if checks["admitting_calls"] == "draining":
-            assert ready.status_code == 503
-            return checks
-        await asyncio.sleep(0.025)  # polling another process's state
-    raise AssertionError(f"never draining: {checks}")
+    """The readiness checks once the server reports it is draining (bounded poll)."""
+    async with asyncio.timeout(10):
+        while True:
+            ready = await api.get("/readyz")
+            checks: dict[str, str] = ready.json()["checks"]
+            if checks["admitting_calls"] == "draining":
+                assert ready.status_code == 503
+                return checks
+            await asyncio.sleep(0.025)  # polling another process's state
 
 
 async def test_sigterm_refuses_new_calls_and_lets_a_live_call_finish(
@@ -114,14 +67,13 @@ async def test_sigterm_refuses_new_calls_and_lets_a_live_call_finish(
         Say("Goodbye", audio_bytes=800),
         WaitForClose(),
     ]
-    async with served(database_url, script, drain_timeout_s=30, log_dir=tmp_path) as (
-        line,
-        process,
-    ):
+    async with served(database_url, script, drain_timeout_s=30, log_dir=tmp_path) as server:
+        line, process = server.line, server.process
         live = await line.dial_in(new_call(from_number="+14155550123"))
         await live.wait_for_audio(800)
 
         process.send_signal(signal.SIGTERM)
+        # The signal is handled on the server's loop, not at once: ring once it drains.
         # The process is draining, not gone: it answers, says it is not ready for new
         # calls, and turns them away.
         assert await draining(line.api) == {
@@ -143,10 +95,8 @@ async def test_calls_still_live_at_the_drain_timeout_are_ended_and_the_process_e
     database_url: str, tmp_path: Path
 ) -> None:
     script: Script = [Say("Hello", audio_bytes=800), WaitForClose()]
-    async with served(database_url, script, drain_timeout_s=0.5, log_dir=tmp_path) as (
-        line,
-        process,
-    ):
+    async with served(database_url, script, drain_timeout_s=0.5, log_dir=tmp_path) as server:
+        line, process = server.line, server.process
         live = await line.dial_in(new_call(from_number="+14155550123"))
         await live.wait_for_audio(800)
         process.send_signal(signal.SIGTERM)

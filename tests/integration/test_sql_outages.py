@@ -15,8 +15,8 @@ from adapters.sql import Database
 from application.errors import StorageUnavailable
 from application.scheduling import FindAppointments
 from tests.integration.conftest import booking, build_scheduling
-from tests.integration.tcp_proxy import TcpProxy
 from tests.support.postgres import with_database
+from tests.support.tcp_proxy import TcpProxy
 
 
 @pytest.fixture

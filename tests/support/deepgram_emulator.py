@@ -333,6 +333,8 @@ class EmulatedSession:
     """The `code` of every Error message we sent."""
     script_error: str | None = None
     script_done: bool = False
+    receiving: bool = True
+    """False once the client's side of the socket is gone (the script may still run)."""
     closed: bool = False
     _waiters: list[asyncio.Future[None]] = field(default_factory=list, repr=False)
 
@@ -487,7 +489,7 @@ class DeepgramEmulator:
                 match step:
                     case ExpectAudio(min_bytes=min_bytes):
                         await session.wait_until(
-                            lambda n=min_bytes: session.audio_bytes >= n or receiver.done(),
+                            lambda n=min_bytes: session.audio_bytes >= n or not session.receiving,
                             timeout_s=3600,
                         )
                     case Say(text=text, audio_bytes=audio_bytes, fill=fill):
@@ -542,10 +544,10 @@ class DeepgramEmulator:
         speaking: asyncio.Lock,
     ) -> None:
         try:
-            with contextlib.suppress(ConnectionClosed):
-                await self._receive_frames(ws, session, pending_calls, speaking)
+            await self._receive_frames(ws, session, pending_calls, speaking)
         finally:
-            session.changed()  # a step waiting on the client's frames sees it gone
+            session.receiving = False
+            session.changed()
 
     async def _receive_frames(
         self,
@@ -554,53 +556,54 @@ class DeepgramEmulator:
         pending_calls: dict[str, asyncio.Future[str]],
         speaking: asyncio.Lock,
     ) -> None:
-        async for frame in ws:
-            if isinstance(frame, bytes):
-                session.audio_bytes += len(frame)
-                if session.audio is not None:
-                    session.audio += frame
-                if session._waiters:
-                    session.changed()
-                continue
-            try:
-                message = _client_decoder.decode(frame)
-            except msgspec.ValidationError as error:
-                await self._refuse(ws, session, f"invalid message: {error}", "INVALID_MESSAGE")
-                return
-            match message:
-                case KeepAliveIn():
-                    session.keepalives += 1
-                case FunctionCallResponseIn(id=call_id, name=name, content=content):
-                    future = pending_calls.pop(call_id, None)
-                    if future is None:
-                        session.errors_sent.append("UNKNOWN_FUNCTION_CALL_ID")
-                        await ws.send(
-                            _frame(
-                                "Error",
-                                description=f"no function call with id {call_id!r}",
-                                code="UNKNOWN_FUNCTION_CALL_ID",
-                            ),
-                            text=True,
-                        )
-                    else:
-                        session.function_responses.append(
-                            FunctionResponseRecord(id=call_id, name=name, content=content)
-                        )
-                        future.set_result(content)
-                case InjectAgentMessageIn(message=text):
-                    session.injected_agent_messages.append(text)
-                    if self._speak_injections:
-                        async with speaking:
-                            await _speak(ws, text, 1600, started=True)
-                case InjectUserMessageIn(content=text):
-                    session.injected_user_messages.append(text)
-                case UpdatePromptIn(prompt=prompt):
-                    session.prompts.append(prompt)
-                    await ws.send(_frame("PromptUpdated"), text=True)
-                case SettingsIn():
-                    await self._refuse(ws, session, "Settings sent twice", "SETTINGS_TWICE")
+        with contextlib.suppress(ConnectionClosed):
+            async for frame in ws:
+                if isinstance(frame, bytes):
+                    session.audio_bytes += len(frame)
+                    if session.audio is not None:
+                        session.audio += frame
+                    if session._waiters:
+                        session.changed()
+                    continue
+                try:
+                    message = _client_decoder.decode(frame)
+                except msgspec.ValidationError as error:
+                    await self._refuse(ws, session, f"invalid message: {error}", "INVALID_MESSAGE")
                     return
-            session.changed()
+                match message:
+                    case KeepAliveIn():
+                        session.keepalives += 1
+                    case FunctionCallResponseIn(id=call_id, name=name, content=content):
+                        future = pending_calls.pop(call_id, None)
+                        if future is None:
+                            session.errors_sent.append("UNKNOWN_FUNCTION_CALL_ID")
+                            await ws.send(
+                                _frame(
+                                    "Error",
+                                    description=f"no function call with id {call_id!r}",
+                                    code="UNKNOWN_FUNCTION_CALL_ID",
+                                ),
+                                text=True,
+                            )
+                        else:
+                            session.function_responses.append(
+                                FunctionResponseRecord(id=call_id, name=name, content=content)
+                            )
+                            future.set_result(content)
+                    case InjectAgentMessageIn(message=text):
+                        session.injected_agent_messages.append(text)
+                        if self._speak_injections:
+                            async with speaking:
+                                await _speak(ws, text, 1600, started=True)
+                    case InjectUserMessageIn(content=text):
+                        session.injected_user_messages.append(text)
+                    case UpdatePromptIn(prompt=prompt):
+                        session.prompts.append(prompt)
+                        await ws.send(_frame("PromptUpdated"), text=True)
+                    case SettingsIn():
+                        await self._refuse(ws, session, "Settings sent twice", "SETTINGS_TWICE")
+                        return
+                session.changed()
 
 
 async def _speak(

@@ -29,6 +29,7 @@ from application.ports import (
     ToolCallRequested,
     Transcript,
     UnitOfWork,
+    UnitOfWorkFactory,
     UserStartedSpeaking,
 )
 from application.receptionist.tools import CallContext, ReceptionistTools, ToolOutcome
@@ -116,7 +117,9 @@ async def running_session(
     fallback_step: NextStep = NextStep.APOLOGISE,
     voice: FakeVoiceAgent | None = None,
     observer: RecordingObserver | None = None,
+    outage: Outage | None = None,
 ) -> AsyncIterator[Rig]:
+    """`outage`, when given, stands between the session's call record and the store."""
     practice = practice or make_practice()
     store = InMemoryStore()
     call = Call(
@@ -135,7 +138,7 @@ async def running_session(
         agent=agent,
         tools=tools,
         context=CallContext(call_sid=SID, caller_phone=PhoneNumber(CALLER)),
-        uow=fake_unit_of_work_factory(store),
+        uow=outage.over(store) if outage else fake_unit_of_work_factory(store),
         clock=FixedClock(NOW),
         limits=limits,
         fallback_step=fallback_step,
@@ -489,17 +492,55 @@ async def test_a_call_cancelled_by_the_server_stopping_is_finalised_for_the_fron
         assert rig.agent.closed
 
 
-async def test_the_leg_is_closed_even_when_the_record_cannot_be_saved() -> None:
-    async with running_session() as rig:
-        rig.session._uow = _unavailable
+class Outage:
+    """The database, as the session's record sees it: `StorageUnavailable` while `down`."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.attempts = 0
+
+    def over(self, store: InMemoryStore) -> UnitOfWorkFactory:
+        working = fake_unit_of_work_factory(store)
+
+        def unit_of_work() -> UnitOfWork:
+            self.attempts += 1
+            if self.down:
+                raise StorageUnavailable()
+            return working()
+
+        return unit_of_work
+
+
+RETRYING = dataclasses.replace(FAST, record_retry_s=30, record_retry_backoff_s=0.001)
+
+
+async def test_a_record_the_database_refused_is_saved_once_it_returns_after_the_leg_closed() -> (
+    None
+):
+    outage = Outage()
+    async with running_session(limits=RETRYING, outage=outage) as rig:
+        rig.leg.hang_up()
+        await rig.leg.wait_closed()  # Twilio gets the stream back while the record waits
+        assert not rig.task.done()
+        assert rig.stored.status is CallStatus.IN_PROGRESS
+        outage.down = False
+        call = await rig.finished()
+        assert outage.attempts >= 2
+        assert rig.stored.status is CallStatus.ENDED
+        assert rig.stored.end_reason is call.end_reason is EndReason.CALLER_HUNG_UP
+
+
+async def test_a_record_still_refused_after_the_retry_limit_is_logged_as_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    limits = dataclasses.replace(FAST, record_retry_s=0.05, record_retry_backoff_s=0.001)
+    async with running_session(limits=limits, outage=Outage()) as rig:
         rig.leg.hang_up()
         call = await rig.finished()
         assert call.end_reason is EndReason.CALLER_HUNG_UP
         assert rig.leg.closed
-
-
-def _unavailable() -> UnitOfWork:
-    raise StorageUnavailable()
+        assert rig.stored.status is CallStatus.IN_PROGRESS
+    assert any("call record lost" in r.getMessage() for r in caplog.records)
 
 
 # --- agent recovery ----------------------------------------------------------------

@@ -26,7 +26,7 @@ from application.calls.events import (
     ToolRan,
     TranscriptHeard,
 )
-from application.errors import StorageUnavailable
+from application.calls.final_record import FinalRecord
 from application.ports import (
     AgentAudio,
     AgentAudioDone,
@@ -77,6 +77,10 @@ class SessionLimits:
     max_call_s: float = 30 * 60
     agent_recovery: RecoveryLimits = field(default_factory=RecoveryLimits)
     """How a voice agent connection that fails mid-call is re-opened (see `AgentLink`)."""
+    record_retry_s: float = 300.0
+    """How long a final call record the database refused (an outage) is retried."""
+    record_retry_backoff_s: float = 0.5
+    """The first pause between those retries (see `FinalRecord`)."""
 
 
 class CallSession:
@@ -100,10 +104,16 @@ class CallSession:
         """`reconnect` re-opens the agent with the conversation so far when it fails
         mid-call; without it, the first failure ends the call."""
         self._call, self._leg = call, leg
-        self._tools, self._context, self._uow, self._clock = tools, context, uow, clock
+        self._tools, self._context, self._clock = tools, context, clock
         self._limits = limits or SessionLimits()
         self._agent = AgentLink(agent, reconnect=reconnect, limits=self._limits.agent_recovery)
         self._fallback_step = fallback_step
+        self._record = FinalRecord(
+            uow,
+            clock,
+            retry_s=self._limits.record_retry_s,
+            backoff_s=self._limits.record_retry_backoff_s,
+        )
         self._observer: CallObserver = observer or NoObserver()
         self.stats = SessionStats()
         self._end_reason: EndReason | None = None
@@ -308,13 +318,14 @@ class CallSession:
             task.cancel()
         pending = [t for t in (caller, agent, self._finisher, *self._tool_tasks) if t is not None]
         await asyncio.gather(*pending, return_exceptions=True)
+        saved = False
         try:
             try:
                 await self._agent.close()
             except Exception:
                 log.exception("closing the voice agent connection failed")
             self._call.end(self._end_reason or EndReason.INTERNAL_ERROR, self._clock.now())
-            await self._save()
+            saved = await self._record.save(self._call)
             reason = self._call.end_reason or EndReason.INTERNAL_ERROR
             self._observer.publish(
                 self._call.sid, CallEnded(reason, self._call.next_step, self.stats)
@@ -322,17 +333,5 @@ class CallSession:
         finally:
             # Whatever failed above, Twilio must get the stream back to ask what next.
             await self._leg.close()
-
-    async def _save(self) -> None:
-        """Write the finished call over the stored one, keeping Twilio's final status: its
-        status callback often lands while the call is finalising, and our copy of the
-        record predates it (a blind write would erase it)."""
-        try:
-            async with self._uow() as uow:
-                stored = await uow.calls.get(self._call.sid, for_update=True)
-                if stored is not None and stored.twilio_status and not self._call.twilio_status:
-                    self._call.complete(stored.twilio_status, stored.duration_s, self._clock.now())
-                await uow.calls.update(self._call)
-                await uow.commit()
-        except StorageUnavailable:
-            log.error("call record could not be saved: database unavailable")
+        if not saved:  # the caller has gone; the record waits for the database
+            await self._record.save_when_storage_returns(self._call)
