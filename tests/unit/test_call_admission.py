@@ -123,6 +123,15 @@ async def test_the_next_step_is_read_from_the_stored_call(store: InMemoryStore) 
     assert await NextStepHandler(fake_unit_of_work_factory(store))(SID) is NextStep.TRANSFER
 
 
+async def test_a_call_whose_end_is_not_stored_yet_goes_to_the_front_desk(
+    store: InMemoryStore,
+) -> None:
+    await admit(store)(INCOMING)  # the final record was refused: only the admission is stored
+    assert await NextStepHandler(fake_unit_of_work_factory(store))(SID) is NextStep.APOLOGISE
+    store.calls[SID].end(EndReason.AGENT_ENDED, NOW)
+    assert await NextStepHandler(fake_unit_of_work_factory(store))(SID) is NextStep.HANG_UP
+
+
 async def test_a_final_status_callback_ends_the_call(store: InMemoryStore) -> None:
     await admit(store)(INCOMING)
     record = RecordCallStatusHandler(fake_unit_of_work_factory(store), FixedClock(NOW))

@@ -73,7 +73,11 @@ class OpenStreamHandler:
 
 
 class NextStepHandler:
-    """What Twilio should do once the stream has closed; an unknown call hangs up."""
+    """What Twilio should do once the stream has closed; an unknown call hangs up.
+
+    The session stores the call's end before it closes the stream, so a call that is
+    stored as still going has lost its final record (the database refused it and it
+    is being retried): what the agent planned is unknown, and a person takes over."""
 
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
@@ -81,7 +85,11 @@ class NextStepHandler:
     async def __call__(self, call_sid: str) -> NextStep:
         async with self._uow() as uow:
             call = await uow.calls.get(call_sid)
-        return call.next_step if call is not None else NextStep.HANG_UP
+        if call is None:
+            return NextStep.HANG_UP
+        if call.end_reason is None and call.next_step is NextStep.HANG_UP:
+            return NextStep.APOLOGISE
+        return call.next_step
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
