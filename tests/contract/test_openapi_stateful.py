@@ -50,9 +50,9 @@ CHECKS = [
     ensure_resource_availability,
     use_after_free,
 ]
-SCENARIOS_PER_RUN = 40
+SCENARIOS_PER_RUN = 25
 STEPS_PER_SCENARIO = 10
-MAX_RUNS = 6
+MAX_RUNS = 8
 
 
 @pytest.fixture
