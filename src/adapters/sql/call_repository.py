@@ -45,6 +45,10 @@ def _call(row: Row[Any]) -> Call:
     )
 
 
+_NUL = "\x00"
+"""PostgreSQL text cannot hold NUL: no stored sid or number has one, and a query with one fails."""
+
+
 class SqlAlchemyCallRepository:
     """Turns and tool invocations are few per call (tens), so `update` rewrites them
     whole: simpler than diffing, and an interrupted flag set late is kept."""
@@ -101,6 +105,8 @@ class SqlAlchemyCallRepository:
             )
 
     async def get(self, call_sid: str, *, for_update: bool = False) -> Call | None:
+        if _NUL in call_sid:
+            return None
         statement = select(calls).where(calls.c.sid == call_sid)
         if for_update:
             statement = statement.with_for_update()
@@ -132,6 +138,8 @@ class SqlAlchemyCallRepository:
         return call
 
     async def find(self, query: CallQuery) -> Page[Call]:
+        if query.from_number is not None and _NUL in query.from_number:
+            return Page(items=[], total=0)
         conditions = []
         if query.status is not None:
             conditions.append(calls.c.status == query.status.value)

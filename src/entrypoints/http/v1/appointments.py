@@ -25,6 +25,16 @@ from application.scheduling import (
 )
 from domain.scheduling import AppointmentStatus, Channel, InvalidInput, Practice
 from entrypoints.http.auth import SCOPE_STATE_KEY
+from entrypoints.http.links import (
+    BOOK_APPOINTMENT,
+    BOOKED_LINKS,
+    CANCEL_APPOINTMENT,
+    GET_APPOINTMENT,
+    LIST_APPOINTMENTS,
+    LISTED_APPOINTMENT_LINKS,
+    RESCHEDULE_APPOINTMENT,
+    with_links,
+)
 from entrypoints.http.params import parse_instant
 from entrypoints.http.problems import (
     CONFLICT,
@@ -51,6 +61,8 @@ _BOOK_EXAMPLE = Example(
     },
 )
 _RESCHEDULE_EXAMPLE = Example(summary="Move to another slot", value={"slot_id": SLOT_ID_EXAMPLE})
+_CLOSED = {"additional_properties": False}
+"""The bodies forbid unknown fields (msgspec `forbid_unknown_fields`); Litestar does not say so."""
 _DOMAIN_FIELDS = {"phone": "patient_phone", "slot_id": "slot_id", "patient_name": "patient_name"}
 """Domain field names as this API's booking body spells them."""
 
@@ -62,6 +74,8 @@ class AppointmentsController(Controller):
     @post(
         "/",
         status_code=201,
+        operation_id=BOOK_APPOINTMENT,
+        operation_class=with_links(201, BOOKED_LINKS),
         summary="Book a slot",
         description=(
             "With an `Idempotency-Key`, a repeat of the same request returns the first "
@@ -84,7 +98,7 @@ class AppointmentsController(Controller):
     async def book(
         self,
         request: Request[Any, Any, Any],
-        data: Annotated[BookAppointmentBody, Body(examples=[_BOOK_EXAMPLE])],
+        data: Annotated[BookAppointmentBody, Body(examples=[_BOOK_EXAMPLE], schema_extra=_CLOSED)],
         book_appointment: NamedDependency[BookAppointmentHandler],
         practice: NamedDependency[Practice],
         idempotency_key: Annotated[
@@ -117,6 +131,8 @@ class AppointmentsController(Controller):
 
     @get(
         "/",
+        operation_id=LIST_APPOINTMENTS,
+        operation_class=with_links(200, LISTED_APPOINTMENT_LINKS),
         summary="List appointments, by start time",
         responses={**UNAUTHORIZED, **UNPROCESSABLE, **UNAVAILABLE},
     )
@@ -160,6 +176,7 @@ class AppointmentsController(Controller):
 
     @get(
         "/{appointment_id:uuid}",
+        operation_id=GET_APPOINTMENT,
         summary="One appointment",
         description="An id that is not a UUID matches no route: 404.",
         responses={**UNAUTHORIZED, **NOT_FOUND, **UNAVAILABLE},
@@ -176,6 +193,7 @@ class AppointmentsController(Controller):
     @post(
         "/{appointment_id:uuid}/cancel",
         status_code=200,
+        operation_id=CANCEL_APPOINTMENT,
         summary="Cancel a booked appointment that has not started",
         responses={**UNAUTHORIZED, **NOT_FOUND, **CONFLICT, **UNAVAILABLE},
     )
@@ -191,13 +209,14 @@ class AppointmentsController(Controller):
     @post(
         "/{appointment_id:uuid}/reschedule",
         status_code=200,
+        operation_id=RESCHEDULE_APPOINTMENT,
         summary="Move a booked appointment to another slot of the same service",
         responses={**UNAUTHORIZED, **NOT_FOUND, **CONFLICT, **UNPROCESSABLE, **UNAVAILABLE},
     )
     async def reschedule(
         self,
         appointment_id: FromPath[UUID],
-        data: Annotated[RescheduleBody, Body(examples=[_RESCHEDULE_EXAMPLE])],
+        data: Annotated[RescheduleBody, Body(examples=[_RESCHEDULE_EXAMPLE], schema_extra=_CLOSED)],
         practice: NamedDependency[Practice],
         reschedule_appointment: NamedDependency[RescheduleAppointmentHandler],
     ) -> AppointmentOut:

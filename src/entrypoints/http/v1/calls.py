@@ -14,6 +14,7 @@ from application.calls.records import GetCallHandler, ListCallsHandler
 from application.ports import CallQuery
 from domain.calls import Call, CallStatus
 from domain.scheduling import Practice
+from entrypoints.http.links import CALL_LINKS, GET_CALL, LIST_CALLS, with_links
 from entrypoints.http.params import parse_instant
 from entrypoints.http.problems import CALL_NOT_FOUND, UNAUTHORIZED, UNAVAILABLE, UNPROCESSABLE
 
@@ -81,6 +82,8 @@ class CallsController(Controller):
 
     @get(
         "/",
+        operation_id=LIST_CALLS,
+        operation_class=with_links(200, CALL_LINKS),
         summary="List calls, newest first",
         responses={**UNAUTHORIZED, **UNPROCESSABLE, **UNAVAILABLE},
     )
@@ -119,6 +122,7 @@ class CallsController(Controller):
 
     @get(
         "/{call_sid:str}",
+        operation_id=GET_CALL,
         summary="One call with its transcript and tool invocations",
         responses={**UNAUTHORIZED, **CALL_NOT_FOUND, **UNAVAILABLE},
     )

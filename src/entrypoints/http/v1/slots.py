@@ -10,6 +10,7 @@ from litestar.params import QueryParameter
 
 from application.scheduling import FindOpenSlots, FindOpenSlotsHandler
 from domain.scheduling import Practice
+from entrypoints.http.links import LIST_SLOTS, SLOT_LINKS, with_links
 from entrypoints.http.params import parse_instant
 from entrypoints.http.problems import UNAUTHORIZED, UNAVAILABLE, UNPROCESSABLE
 from entrypoints.http.schemas import SlotList, SlotOut
@@ -19,6 +20,8 @@ _WINDOW = "ISO 8601 date-time or date; without an offset it is read in the pract
 
 @get(
     "/slots",
+    operation_id=LIST_SLOTS,
+    operation_class=with_links(200, SLOT_LINKS),
     summary="Open slots for a service, earliest first",
     description="The window defaults to now until the booking horizon and is clipped to it.",
     tags=["slots"],
