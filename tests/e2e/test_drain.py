@@ -90,6 +90,14 @@ async def served(
             print(log_path.read_text())
 
 
+async def wait_for_log(path: Path, text: str, timeout_s: float = 10) -> None:
+    """Poll the server's log (bounded) until `text` appears in it: another process
+    writes the file, so there is nothing to wait on but the file itself."""
+    async with asyncio.timeout(timeout_s):
+        while text not in await asyncio.to_thread(path.read_text, errors="replace"):  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
 async def test_sigterm_refuses_new_calls_and_lets_a_live_call_finish(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -108,6 +116,9 @@ async def test_sigterm_refuses_new_calls_and_lets_a_live_call_finish(
         await live.wait_for_audio(800)
 
         process.send_signal(signal.SIGTERM)
+        # The signal is handled asynchronously: a webhook sent before the server has
+        # seen it is rightly still admitted, so ring only once it says it is draining.
+        await wait_for_log(tmp_path / "server.log", "draining:")
         # The process is draining, not gone: it answers, and turns new calls away.
         _, refused = await line.ring(new_call(from_number="+14155550124"))
         assert refused.stream_url is None
