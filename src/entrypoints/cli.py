@@ -4,6 +4,7 @@ call the server as Twilio would (`dev-client`)."""
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -59,8 +60,18 @@ def _serve(container: Container, host: str | None, port: int | None, dev: bool) 
     server = DrainingServer(
         config, capacity=container.call_capacity(), drain_timeout_s=settings.drain_timeout_s
     )
+    _freeze_startup_objects()
     server.run()
     return 0
+
+
+def _freeze_startup_objects() -> None:
+    """Move everything start-up made (modules, classes, the app: ~130k objects) out of
+    the garbage collector's reach. They live as long as the process, and a full
+    collection that scans them stalls the event loop, and so every call's audio, for
+    tens to hundreds of milliseconds on this class of machine."""
+    gc.collect()
+    gc.freeze()
 
 
 def _migrate(container: Container) -> int:

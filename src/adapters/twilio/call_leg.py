@@ -46,6 +46,54 @@ class TextSocket(Protocol):
     async def close(self, code: int = 1000, reason: str = "") -> None: ...
 
 
+class _IdleWatch:
+    """`TimeoutError` in the reading task once one `receive` has waited `idle_s`.
+
+    The same as `asyncio.timeout(idle_s)` around each receive, but with one timer per
+    stream that re-arms itself every `idle_s` rather than a timer set and cancelled per
+    frame (a media stream brings 50 frames a second).
+    """
+
+    def __init__(self, idle_s: float) -> None:
+        self._idle_s = idle_s
+        self._loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        self._waiting_since: float | None = None
+        self._fired = False
+        self._timer = self._loop.call_later(idle_s, self._check)
+
+    async def receive(self, socket: TextSocket) -> str | None:
+        cancelling = self._task.cancelling()
+        self._waiting_since = self._loop.time()
+        try:
+            return await socket.receive_text()
+        except asyncio.CancelledError:
+            if self._fired:
+                self._fired = False
+                if self._task.uncancel() <= cancelling:  # ours alone, as asyncio.timeout
+                    raise TimeoutError from None
+            raise
+        finally:
+            self._waiting_since = None
+
+    def stop(self) -> None:
+        self._timer.cancel()
+
+    def _check(self) -> None:
+        if self._task.done():
+            return
+        since, now = self._waiting_since, self._loop.time()
+        if since is not None and now - since >= self._idle_s:
+            self._fired = True
+            self._task.cancel()
+            return
+        self._timer = self._loop.call_at(
+            (now if since is None else since) + self._idle_s, self._check
+        )
+
+
 class StreamNotStarted(Exception):
     """The stream closed, timed out or sent an unusable `start` before it began."""
 
@@ -142,39 +190,42 @@ class TwilioCallLeg:
         nothing for that long (Twilio sends media every 20 ms during a call) counts as a
         hang-up, and `idle_timed_out` says so."""
         socket, idle_s = self._socket, self.idle_timeout_s
-        while not self._hung_up:
-            try:
-                if idle_s is None:
-                    frame = await socket.receive_text()
-                else:
-                    async with asyncio.timeout(idle_s):
-                        frame = await socket.receive_text()
-            except TimeoutError:
-                logger.warning("no media for %.0f s: treating the stream as gone", idle_s)
-                self.idle_timed_out = True
-                frame = None
-            except Exception as error:  # a broken socket is a hang-up, not a crash
-                logger.debug("media stream receive failed: %r", error)
-                frame = None
-            if frame is None:
-                break
-            event = decode(frame)
-            if isinstance(event, Malformed):
-                self.malformed_frames += 1
-                logger.debug("malformed media stream frame: %s", event.reason)
-                continue
-            if isinstance(event, Unknown):
-                self.unknown_events += 1
-                continue
-            if isinstance(event, Start):
-                self.duplicate_starts += 1
-                continue
-            caller_event = to_caller_event(event)
-            if caller_event is None:
-                continue
-            if isinstance(event, Stop):
-                break
-            yield caller_event
+        watch = None if idle_s is None else _IdleWatch(idle_s)
+        try:
+            while not self._hung_up:
+                try:
+                    frame = await (
+                        socket.receive_text() if watch is None else watch.receive(socket)
+                    )
+                except TimeoutError:
+                    logger.warning("no media for %.0f s: treating the stream as gone", idle_s)
+                    self.idle_timed_out = True
+                    frame = None
+                except Exception as error:  # a broken socket is a hang-up, not a crash
+                    logger.debug("media stream receive failed: %r", error)
+                    frame = None
+                if frame is None:
+                    break
+                event = decode(frame)
+                if isinstance(event, Malformed):
+                    self.malformed_frames += 1
+                    logger.debug("malformed media stream frame: %s", event.reason)
+                    continue
+                if isinstance(event, Unknown):
+                    self.unknown_events += 1
+                    continue
+                if isinstance(event, Start):
+                    self.duplicate_starts += 1
+                    continue
+                caller_event = to_caller_event(event)
+                if caller_event is None:
+                    continue
+                if isinstance(event, Stop):
+                    break
+                yield caller_event
+        finally:
+            if watch is not None:
+                watch.stop()
         if not self._hung_up:
             self._hung_up = True
             yield CallerHungUp()
@@ -184,6 +235,11 @@ class TwilioCallLeg:
         if self._closed or not audio:
             return
         generation = self._generation
+        if len(audio) <= MAX_PLAY_BYTES:  # the usual case: one agent frame, one message
+            async with self._lock:
+                if not self._closed and generation == self._generation:
+                    await self._send(self._encoder.media(audio))
+            return
         for start in range(0, len(audio), MAX_PLAY_BYTES):
             async with self._lock:
                 if self._closed or generation != self._generation:

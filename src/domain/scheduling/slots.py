@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from domain.scheduling.errors import (
     BeyondHorizon,
@@ -83,11 +83,33 @@ def candidate_slots(
     for interval in practice.open_intervals(provider, day):
         local = datetime.combine(day, interval.opens)
         closes = datetime.combine(day, interval.closes)
+        offset = _steady_utc_offset(local, closes, zone)
+        if offset is not None:  # no clock change in the interval: plain arithmetic
+            while local + service.duration <= closes:
+                start = (local - offset).replace(tzinfo=UTC)
+                yield Slot(provider.id, service.id, start, start + service.duration)
+                local += practice.slot_step
+            continue
         while local + service.duration <= closes:
             start = local.replace(tzinfo=zone).astimezone(UTC)
             if start.astimezone(zone).replace(tzinfo=None) == local:
                 yield Slot(provider.id, service.id, start, start + service.duration)
             local += practice.slot_step
+
+
+def _steady_utc_offset(first: datetime, last: datetime, zone: tzinfo) -> timedelta | None:
+    """The UTC offset of naive local times `first` .. `last` in `zone`, or None if it
+    may change in between: both ends must exist, be unambiguous and share one offset
+    (a zone changes its clocks at most once in a day)."""
+    offsets = set()
+    for local in (first, last):
+        aware = local.replace(tzinfo=zone)
+        if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
+            return None  # in a spring-forward gap
+        if local.replace(tzinfo=zone, fold=1).utcoffset() != aware.utcoffset():
+            return None  # in a fall-back fold
+        offsets.add(aware.utcoffset())
+    return offsets.pop() if len(offsets) == 1 else None
 
 
 def open_slots(
@@ -128,9 +150,7 @@ def open_slots(
             for provider in providers
             for slot in candidate_slots(practice, provider, service, day)
             if start <= slot.start < end
-            and not any(
-                slot.overlaps(b.start, b.end) for b in busy_by_provider.get(provider.id, ())
-            )
+            and not _overlaps_any(slot, busy_by_provider.get(provider.id))
         ]
         day_slots.sort(key=lambda s: (s.start, s.provider_id))
         found.extend(day_slots)
@@ -138,6 +158,10 @@ def open_slots(
             return found[:limit]
         day += timedelta(days=1)
     return found
+
+
+def _overlaps_any(slot: Slot, busy: list[Busy] | None) -> bool:
+    return busy is not None and any(slot.overlaps(b.start, b.end) for b in busy)
 
 
 def offered_slot(practice: Practice, *, slot_id_value: str, service_id: str, now: datetime) -> Slot:

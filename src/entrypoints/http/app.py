@@ -15,9 +15,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from entrypoints.http.auth import bearer_guard
 from entrypoints.http.call_events import call_events_handler
 from entrypoints.http.health import healthz, readyz
+from entrypoints.http.media_stream import ASGIApp, with_media_stream
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limit import RateLimiter
-from entrypoints.http.twilio import twilio_router
+from entrypoints.http.twilio import MEDIA_PATH, media_stream_handler, twilio_router
 from entrypoints.http.v1 import AppointmentsController, CallsController, get_practice, list_slots
 from entrypoints.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
@@ -33,8 +34,9 @@ MAX_BODY_BYTES = 64 * 1024
 BEARER = "bearerAuth"
 
 
-def create_app(container: Container) -> Litestar:
-    """The HTTP app: REST API v1 under /api/v1 (bearer keys), open /healthz, /readyz, /schema.
+def create_app(container: Container) -> ASGIApp:
+    """The HTTP app: REST API v1 under /api/v1 (bearer keys), open /healthz, /readyz, /schema;
+    the Twilio webhooks, and the media stream on bare ASGI in front of Litestar.
 
     Use cases come fresh from the container per request; `container.database()` is
     disposed on shutdown.
@@ -89,7 +91,7 @@ def create_app(container: Container) -> Litestar:
     async def metrics() -> Response[bytes]:
         return Response(container.metrics().render(), media_type=METRICS_CONTENT_TYPE)
 
-    return Litestar(
+    litestar = Litestar(
         route_handlers=[healthz, readyz, metrics, api, twilio_router(container)],
         dependencies={
             "database": provide(container.database),
@@ -118,3 +120,4 @@ def create_app(container: Container) -> Litestar:
             render_plugins=[ScalarRenderPlugin()],
         ),
     )
+    return with_media_stream(litestar, MEDIA_PATH, media_stream_handler(container))

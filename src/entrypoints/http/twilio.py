@@ -9,8 +9,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from litestar import MediaType, Request, Response, Router, WebSocket, post, websocket
-from litestar.exceptions import WebSocketDisconnect
+from litestar import MediaType, Request, Response, Router, post
 from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_403_FORBIDDEN
 
 from adapters.twilio import twiml
@@ -24,6 +23,7 @@ from adapters.twilio.signature import (
 from application.calls.admission import CallStatusReport, IncomingCall
 from application.errors import StorageUnavailable
 from domain.calls import NextStep, StreamRefused
+from entrypoints.http.media_stream import AsgiWebSocket, MediaHandler
 from entrypoints.observability.logging import bind_call
 
 if TYPE_CHECKING:
@@ -38,26 +38,6 @@ SORRY = "Sorry, our phone assistant is not available right now."
 GOODBYE = "Thank you for calling. Goodbye."
 CONNECTING = "Connecting you to the front desk now."
 BUSY = "Sorry, all our lines are busy right now."
-
-
-class _LitestarTextSocket:
-    """Litestar's WebSocket as the Twilio adapter's `TextSocket`."""
-
-    def __init__(self, socket: WebSocket[Any, Any, Any]) -> None:
-        self._socket = socket
-
-    async def receive_text(self) -> str | None:
-        message = await self._socket.receive()
-        if message["type"] == "websocket.disconnect":
-            return None
-        text = message.get("text")
-        return text if isinstance(text, str) else ""  # a binary frame: malformed to the codec
-
-    async def send_text(self, data: str) -> None:
-        await self._socket.send_text(data)
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        await self._socket.close(code=code, reason=reason)
 
 
 class TwilioGate:
@@ -98,11 +78,65 @@ def _xml(body: str) -> Response[str]:
     return Response(body, media_type=XML)
 
 
-def twilio_router(container: Container) -> Router:
+def _gate(container: Container) -> TwilioGate:
     settings = container.settings()
-    gate = TwilioGate(
+    return TwilioGate(
         settings.twilio_auth_tokens, public_base=settings.public_base_url, dev=settings.dev
     )
+
+
+def media_stream_handler(container: Container) -> MediaHandler:
+    """`WS /twilio/media`: a signed stream of a call admitted by the voice webhook.
+
+    Served on bare ASGI (see `entrypoints.http.media_stream`), not as a Litestar route.
+    """
+    settings = container.settings()
+    gate = _gate(container)
+    capacity = container.call_capacity()
+    signature_header = SIGNATURE_HEADER.lower().encode("latin-1")
+
+    async def media(socket: AsgiWebSocket) -> None:
+        ok = gate.admits(
+            path=MEDIA_PATH,
+            query="",
+            params={},
+            signature=socket.header(signature_header),
+            client_host=socket.client_host,
+        )
+        if not ok:
+            log.warning("refused a media stream with a missing or forged signature")
+            await socket.close(code=1008, reason="forbidden")
+            return
+        await socket.accept()
+        try:
+            leg = await TwilioCallLeg.open(socket, idle_timeout_s=settings.media_idle_timeout_s)
+        except StreamNotStarted as exc:
+            log.warning("media stream did not start: %s", exc)
+            await socket.close(code=1008, reason="no start")
+            return
+        token = leg.custom_parameters.get("token", "")
+        metrics = container.metrics()
+        metrics.active_calls.inc()
+        capacity.stream_started(leg.call_sid, asyncio.current_task())
+        try:
+            with bind_call(leg.call_sid, stream_sid=leg.stream_sid):
+                await container.answer_call()(leg, token)
+        except asyncio.CancelledError:
+            # The drain cancels calls that outlive it. The session has finalised the call:
+            # this handler is done, and uvicorn is not to log a crash.
+            log.info("call cancelled: the server is stopping")
+        finally:
+            capacity.stream_ended(leg.call_sid)
+            metrics.active_calls.dec()
+            metrics.dropped_frames.inc(leg.malformed_frames + leg.duplicate_starts)
+
+    return media
+
+
+def twilio_router(container: Container) -> Router:
+    """The webhooks (`/twilio/voice`, `/twilio/after-stream`, `/twilio/status`)."""
+    settings = container.settings()
+    gate = _gate(container)
     base = settings.public_base_url
     capacity = container.call_capacity()
 
@@ -198,43 +232,4 @@ def twilio_router(container: Container) -> Router:
         )
         return Response(None, status_code=HTTP_204_NO_CONTENT)
 
-    @websocket(MEDIA_PATH)
-    async def media(socket: WebSocket[Any, Any, Any]) -> None:
-        ok = gate.admits(
-            path=MEDIA_PATH,
-            query="",
-            params={},
-            signature=socket.headers.get(SIGNATURE_HEADER),
-            client_host=socket.client.host if socket.client else None,
-        )
-        if not ok:
-            log.warning("refused a media stream with a missing or forged signature")
-            await socket.close(code=1008, reason="forbidden")
-            return
-        await socket.accept()
-        text_socket = _LitestarTextSocket(socket)
-        try:
-            leg = await TwilioCallLeg.open(
-                text_socket, idle_timeout_s=settings.media_idle_timeout_s
-            )
-        except (StreamNotStarted, WebSocketDisconnect) as exc:
-            log.warning("media stream did not start: %s", exc)
-            await text_socket.close(code=1008, reason="no start")
-            return
-        token = leg.custom_parameters.get("token", "")
-        metrics = container.metrics()
-        metrics.active_calls.inc()
-        capacity.stream_started(leg.call_sid, asyncio.current_task())
-        try:
-            with bind_call(leg.call_sid, stream_sid=leg.stream_sid):
-                await container.answer_call()(leg, token)
-        except asyncio.CancelledError:
-            # The drain cancels calls that outlive it. The session has finalised the call:
-            # this handler is done, and uvicorn is not to log a crash.
-            log.info("call cancelled: the server is stopping")
-        finally:
-            capacity.stream_ended(leg.call_sid)
-            metrics.active_calls.dec()
-            metrics.dropped_frames.inc(leg.malformed_frames + leg.duplicate_starts)
-
-    return Router(path="/", route_handlers=[voice, after_stream, status, media])
+    return Router(path="/", route_handlers=[voice, after_stream, status])
