@@ -176,6 +176,9 @@ def run_until_links_are_followed(machine: Any, observed: Observed) -> None:
     inconsistent with an earlier one (`FlakyStrategyDefinition`); schemathesis' own runner
     ends the suite there, and so does this batch. Check failures are recorded as they
     happen, so a batch ended that way cannot hide one.
+
+    Each batch draws afresh (`derandomize=False`): under `CI` Hypothesis loads its "ci"
+    profile, which derandomizes, and every batch would then replay the same choices.
     """
     for _ in range(MAX_RUNS):
         if not observed.links_not_followed():
@@ -189,6 +192,7 @@ def run_until_links_are_followed(machine: Any, observed: Observed) -> None:
                     phases=[Phase.generate],
                     deadline=None,
                     database=None,
+                    derandomize=False,
                     suppress_health_check=list(HealthCheck),
                 )
             )
