@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -58,6 +59,10 @@ def test_serve_on_the_embedded_default_migrates_itself_and_answers(tmp_path: Pat
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=15) == 0  # drained: nothing was live
+    output = server.stdout.read().decode() if server.stdout else ""
+    lines = [json.loads(line) for line in output.splitlines() if line.strip()]  # not a tty: JSON
+    access = [line for line in lines if line["logger"] == "uvicorn.access"]
+    assert any("/readyz" in line["event"] for line in access), output  # logged after start-up
 
 
 def test_a_broken_practice_file_stops_the_server_naming_the_key(tmp_path: Path) -> None:

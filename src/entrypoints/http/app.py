@@ -99,6 +99,7 @@ def create_app(container: Container) -> ASGIApp:
         },
         exception_handlers=dict(EXCEPTION_HANDLERS),
         on_shutdown=[dispose_database],
+        logging_config=None,  # keep ours: Litestar's default would replace it at start-up
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="frontdesk",
