@@ -44,7 +44,7 @@ CALLERS = ("+14155550123", "+14155550124")
 RACERS = 20
 
 
-STARTING: dict[str, Any] = {"PUBLIC_URL": PUBLIC, "wait_until_healthy": False}
+STARTING: dict[str, Any] = {"PUBLIC_URL": PUBLIC, "LOG_LEVEL": "INFO", "wait_until_healthy": False}
 
 
 @pytest.fixture
@@ -200,3 +200,20 @@ async def test_two_processes_serve_interleaved_calls_and_api_races_with_one_book
         listed = await the_same_from_both(first, second, "/api/v1/calls")
         both = sorted([call_a.call_sid, call_b.call_sid])
         assert sorted(c["call_sid"] for c in listed["items"]) == both
+        assert_call_logs(first.log() + second.log(), [call_a, call_b])
+
+
+def assert_call_logs(text: str, calls: list[CallIdentity]) -> None:
+    """What operators read: JSON lines (the output is a file), one summary per call with
+    its sid, and no caller's full number anywhere."""
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    for call in calls:
+        (summary,) = [
+            line
+            for line in lines
+            if line["event"] == "call ended" and line.get("call_sid") == call.call_sid
+        ]
+        # two tools: the booking and end_call
+        assert (summary["outcome"], summary["tools"]) == ("agent_ended", 2), summary
+    for number in CALLERS:
+        assert number[2:] not in text
