@@ -9,11 +9,14 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.e2e.phone_fixtures import TWILIO_TOKEN, PhoneLine, phone_line
 from tests.support.twilio_simulator import (
     TwimlReply,
     call_params,
     new_call,
+    new_sid,
     parse_twiml,
     post_signed,
 )
@@ -24,7 +27,8 @@ WITHHELD_CALLER_IDS = ["anonymous", "Restricted", "", "+266696687", "client:alic
 @pytest.fixture(scope="module")
 async def line(migrated_postgres_url: str) -> AsyncIterator[PhoneLine]:
     """One server for the whole module (examples are many; a server start is not cheap)."""
-    async with phone_line(migrated_postgres_url) as line:
+    # Every valid-looking ring reserves a place: room for all the examples' rings.
+    async with phone_line(migrated_postgres_url, max_concurrent_calls=10_000) as line:
         yield line
 
 
@@ -128,3 +132,68 @@ async def test_missing_fields_on_after_stream_and_status_are_answered(line: Phon
     assert (await post(line, "/twilio/status", unknown)).status_code == 204
     assert await stored_call(line, unknown["CallSid"]) is None
     assert (await post(line, "/twilio/voice", {})).status_code == 400
+
+
+# --- anything at all, signed --------------------------------------------------------
+
+_ODD = st.sampled_from(
+    [
+        *("", "\x00", "²", "٣", "-1", str(10**30), "9" * 100, "anonymous", "client:alice"),
+        *("sip:x@y", "completed", "in-progress", "CA" + "g" * 32, "' OR 1=1 --", "\r\n"),
+    ]
+)
+_SID = st.one_of(st.builds(new_sid, st.just("CA")), st.builds(lambda: new_sid("CA") + "\x00"))
+_VALUE = st.one_of(_ODD, _SID, st.text(max_size=80))
+_FORM = st.fixed_dictionaries(
+    {},
+    optional={
+        "CallSid": _VALUE | _SID,
+        "From": _VALUE,
+        "To": _VALUE,
+        "CallStatus": _VALUE,
+        "CallDuration": _VALUE,
+        "AccountSid": _VALUE,
+        "Direction": _VALUE,
+    },
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(form=_FORM)
+async def test_any_signed_form_gets_a_clear_answer_and_the_server_stays_ready(
+    line: PhoneLine, form: dict[str, str]
+) -> None:
+    voice = await post(line, "/twilio/voice", form)
+    assert voice.status_code in (200, 400), voice.text
+    if voice.status_code == 200:
+        parse_twiml(voice.text)
+    after = await post(line, "/twilio/after-stream", form)
+    assert after.status_code == 200, after.text
+    parse_twiml(after.text)
+    status = await post(line, "/twilio/status", form)
+    assert status.status_code in (204, 400), status.text
+    ready = await line.api.get("/readyz")
+    assert ready.status_code == 200, ready.text
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(form=_FORM)
+async def test_a_forged_signature_on_any_form_is_refused_and_stores_nothing(
+    line: PhoneLine, form: dict[str, str]
+) -> None:
+    sid = new_sid("CA")
+    form = {**form, "CallSid": sid}
+    for path in ("/twilio/voice", "/twilio/after-stream", "/twilio/status"):
+        response = await post_signed(
+            line.api, f"{line.base_url}{path}", form, TWILIO_TOKEN, signature="Zm9yZ2Vk"
+        )
+        assert response.status_code == 403, (path, response.text)
+    assert await stored_call(line, sid) is None

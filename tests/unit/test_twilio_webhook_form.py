@@ -45,8 +45,10 @@ def test_an_empty_form_has_every_field_absent() -> None:
 
 @pytest.mark.parametrize(
     "sid",
-    ["", "CA", "CA1", SID + "0", SID[:-1], "ca" + SID[2:], "AC" + SID[2:], SID[:-1] + "g"]
-    + [SID + "\x00", SID[:-1] + "\x00", SID + "\n", " " + SID, SID[:-1] + "٣"],
+    [
+        *("", "CA", "CA1", SID + "0", SID[:-1], "ca" + SID[2:], "AC" + SID[2:], SID[:-1] + "g"),
+        *(SID + "\x00", SID[:-1] + "\x00", SID + "\n", " " + SID, SID[:-1] + "٣"),
+    ],
 )
 def test_a_call_sid_not_shaped_like_twilios_is_absent(sid: str) -> None:
     assert clean_call_webhook_form({"CallSid": sid}).call_sid is None
@@ -70,10 +72,12 @@ def test_a_caller_id_with_control_characters_or_over_long_is_unknown(caller: str
 
 @pytest.mark.parametrize(
     ("raw", "seconds"),
-    [("0", 0), ("7", 7), ("0042", 42), (str(MAX_CALL_DURATION_S), MAX_CALL_DURATION_S)]
-    + [("", None), ("²", None), ("٣", None), ("-5", None), ("+5", None), (" 5", None)]
-    + [("5\x00", None), ("1e3", None), ("1.5", None), ("10" * 15, None)]
-    + [(str(MAX_CALL_DURATION_S + 1), None), (str(2**31), None)],
+    [
+        *[("0", 0), ("7", 7), ("0042", 42), (str(MAX_CALL_DURATION_S), MAX_CALL_DURATION_S)],
+        *[("", None), ("²", None), ("٣", None), ("-5", None), ("+5", None), (" 5", None)],
+        *[("5\x00", None), ("1e3", None), ("1.5", None), ("10" * 15, None)],
+        *[(str(MAX_CALL_DURATION_S + 1), None), (str(2**31), None)],
+    ],
 )
 def test_call_duration_is_a_plain_ascii_count_of_seconds_within_a_day(
     raw: str, seconds: int | None
