@@ -13,12 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.e2e.phone_fixtures import TWILIO_TOKEN, PhoneLine, phone_line
 from tests.support.twilio_simulator import (
+    SIGNATURE_HEADER,
     TwimlReply,
     call_params,
     new_call,
     new_sid,
     parse_twiml,
     post_signed,
+    sign,
 )
 
 WITHHELD_CALLER_IDS = ["anonymous", "Restricted", "", "+266696687", "client:alice", "sip:x@y"]
@@ -132,6 +134,29 @@ async def test_missing_fields_on_after_stream_and_status_are_answered(line: Phon
     assert (await post(line, "/twilio/status", unknown)).status_code == 204
     assert await stored_call(line, unknown["CallSid"]) is None
     assert (await post(line, "/twilio/voice", {})).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", '{"CallSid": "CA%s"}' % ("0" * 32)),
+        ("text/plain", "CallSid=CA" + "0" * 32),
+        ("multipart/form-data", "garbage"),
+        ("application/x-www-form-urlencoded", "%%%&&&=="),
+        ("application/x-www-form-urlencoded", "CallSid=%FF%FE&From=%ED%A0%80"),
+    ],
+)
+async def test_a_body_that_is_not_a_twilio_form_is_answered_without_a_server_error(
+    line: PhoneLine, content_type: str, body: str
+) -> None:
+    for path in ("/twilio/voice", "/twilio/after-stream", "/twilio/status"):
+        url = f"{line.base_url}{path}"
+        response = await line.api.post(
+            url,
+            content=body.encode(),
+            headers={"Content-Type": content_type, SIGNATURE_HEADER: sign(url, {}, TWILIO_TOKEN)},
+        )
+        assert response.status_code < 500, (path, response.text)
 
 
 # --- anything at all, signed --------------------------------------------------------

@@ -228,7 +228,7 @@ def twilio_router(container: Container) -> Router:
     async def status(request: Request[Any, Any, Any]) -> Response[str | None]:
         params = await verified_form(request)
         if params is None:
-            return Response(None, status_code=HTTP_403_FORBIDDEN)
+            return Response("", status_code=HTTP_403_FORBIDDEN)
         form = clean_call_webhook_form(params)
         if form.call_sid is None or form.call_status is None:
             problem = "missing or invalid CallSid or CallStatus"
