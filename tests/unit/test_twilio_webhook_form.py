@@ -54,11 +54,18 @@ def test_a_call_sid_not_shaped_like_twilios_is_absent(sid: str) -> None:
     assert clean_call_webhook_form({"CallSid": sid}).call_sid is None
 
 
-@pytest.mark.parametrize(
-    "caller", ["anonymous", "Restricted", "", "+266696687", "client:alice", "sip:x@y"]
-)
+@pytest.mark.parametrize("caller", ["anonymous", "Restricted", "", "client:alice", "sip:x@y"])
 def test_withheld_and_non_phone_caller_ids_are_kept_as_sent(caller: str) -> None:
     assert clean_call_webhook_form({"From": caller}).from_number == caller
+
+
+@pytest.mark.parametrize(
+    ("pseudo_number", "word"), [("+266696687", "anonymous"), ("+7378742833", "restricted")]
+)
+def test_a_withheld_caller_pseudo_number_is_kept_as_its_word_not_as_a_phone(
+    pseudo_number: str, word: str
+) -> None:
+    assert clean_call_webhook_form({"From": pseudo_number}).from_number == word
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,16 @@ CALL_STATUS = re.compile(r"[a-z][a-z-]{0,31}")
 """Twilio's call statuses are short lowercase words ("in-progress", "no-answer")."""
 MAX_CALL_DURATION_S = 24 * 3600
 """Twilio ends every call within 24 hours; a longer duration is not a real one."""
+WITHHELD_CALLER_NUMBERS = {
+    "+266696687": "anonymous",
+    "+7378742833": "restricted",
+    "+2562533": "blocked",
+    "+8656696": "unknown",
+    "+86282452253": "unavailable",
+}
+"""Pseudo-numbers (the word spelled on a keypad) Twilio may send as `From` when the
+caller ID is withheld. They are nobody's phone: kept as the word, so no caller is ever
+identified by one (and shown another withheld caller's appointments)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,8 +38,9 @@ class CallWebhookForm:
     call_sid: str | None
     """None when missing or not shaped like a Twilio call sid."""
     from_number: str
-    """The caller as Twilio sent it (E.164, "anonymous", "client:alice", a SIP URI...);
-    "" when missing, over-long or not printable text."""
+    """The caller as Twilio sent it (E.164, "anonymous", "client:alice", a SIP URI...),
+    a withheld-ID pseudo-number as its word; "" when missing, over-long or not
+    printable text."""
     to_number: str
     call_status: str | None
     """None when missing or not shaped like a Twilio call status."""
@@ -43,11 +54,15 @@ def clean_call_webhook_form(params: Mapping[str, str]) -> CallWebhookForm:
     status = params.get("CallStatus", "")
     return CallWebhookForm(
         call_sid=sid if CALL_SID.fullmatch(sid) else None,
-        from_number=_address(params.get("From", "")),
+        from_number=_caller(params.get("From", "")),
         to_number=_address(params.get("To", "")),
         call_status=status if CALL_STATUS.fullmatch(status) else None,
         duration_s=_duration_s(params.get("CallDuration", "")),
     )
+
+
+def _caller(value: str) -> str:
+    return WITHHELD_CALLER_NUMBERS.get(value) or _address(value)
 
 
 def _address(value: str) -> str:
