@@ -260,10 +260,13 @@ async def test_the_agent_is_briefed_on_the_callers_upcoming_appointments_and_the
     assert store.calls[SID].status is CallStatus.ENDED
 
 
+@pytest.mark.parametrize(
+    "caller_id", ["anonymous", "Restricted", "", "client:alice", "sip:+14155550123@pbx.example"]
+)
 async def test_a_hidden_caller_id_briefs_the_agent_to_ask_for_the_number(
-    store: InMemoryStore,
+    store: InMemoryStore, caller_id: str
 ) -> None:
-    hidden = dataclasses.replace(INCOMING, from_number="anonymous")
+    hidden = dataclasses.replace(INCOMING, from_number=caller_id)
     token = await admit(store)(hidden)
     voice_agent = FakeVoiceAgent(unavailable=True)
     await answer_call(store, voice_agent)(FakeCallLeg(SID), token)

@@ -261,6 +261,22 @@ async def test_injection_looking_text_is_treated_as_plain_data(
     assert body["error"] == "unknown_service"
 
 
+@pytest.mark.parametrize(
+    ("name", "arguments", "error"),
+    [
+        ("end_call", '{"' + "k" * 5000 + '": 1}', "invalid_arguments"),
+        ("check_available_slots", '{"service": "\ud800"}', "invalid_arguments"),
+        ("x" * 5000, "{}", "unknown_tool"),
+    ],
+)
+async def test_a_huge_or_unencodable_argument_gets_a_short_result(
+    tools: ReceptionistTools, name: str, arguments: str, error: str
+) -> None:
+    outcome = await tools.invoke(name, arguments, context())
+    assert len(outcome.content) < 1000
+    assert json.loads(outcome.content)["error"] == error
+
+
 async def test_an_unknown_tool_is_named_and_the_known_ones_listed(
     tools: ReceptionistTools,
 ) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.sql.errors import translated_errors
 from adapters.sql.repositories import PendingWrites
-from adapters.sql.tables import call_tool_invocations, call_turns, calls
+from adapters.sql.tables import TOOL_NAME_LENGTH, call_tool_invocations, call_turns, calls
 from application.ports import CallQuery, Page
 from domain.calls import Call, CallStatus, EndReason, NextStep, Speaker, ToolInvocation, Turn
 
@@ -29,6 +29,18 @@ def _call_values(call: Call) -> dict[str, Any]:
     }
 
 
+_NUL = "\x00"
+"""PostgreSQL text cannot hold NUL: no stored sid or number has one, and a query with one fails."""
+
+
+def _storable(text: str, width: int | None = None) -> str:
+    """Text as PostgreSQL can keep it. What the caller said and what the model sent are
+    recorded whatever they hold: a NUL (which PostgreSQL text refuses, failing the
+    whole record) is kept as U+FFFD, and a tool name wider than its column is cut."""
+    text = text.replace(_NUL, "\ufffd")
+    return text if width is None else text[:width]
+
+
 def _call(row: Row[Any]) -> Call:
     return Call(
         sid=row.sid,
@@ -43,10 +55,6 @@ def _call(row: Row[Any]) -> Call:
         duration_s=row.duration_s,
         stream_token_digest=row.stream_token_digest,
     )
-
-
-_NUL = "\x00"
-"""PostgreSQL text cannot hold NUL: no stored sid or number has one, and a query with one fails."""
 
 
 class SqlAlchemyCallRepository:
@@ -77,7 +85,7 @@ class SqlAlchemyCallRepository:
                             "call_sid": call.sid,
                             "seq": i,
                             "speaker": t.speaker.value,
-                            "text": t.text,
+                            "text": _storable(t.text),
                             "at": t.at,
                             "interrupted": t.interrupted,
                         }
@@ -92,10 +100,10 @@ class SqlAlchemyCallRepository:
                         {
                             "call_sid": call.sid,
                             "seq": i,
-                            "name": t.name,
-                            "arguments": t.arguments,
+                            "name": _storable(t.name, TOOL_NAME_LENGTH),
+                            "arguments": _storable(t.arguments),
                             "outcome": t.outcome,
-                            "result": t.result,
+                            "result": _storable(t.result),
                             "at": t.at,
                             "duration_ms": t.duration_ms,
                         }

@@ -32,6 +32,9 @@ NO_OVERLAP = "appointments_no_overlap"
 
 IDEMPOTENCY_PKEY = "idempotency_keys_pkey"
 
+TOOL_NAME_LENGTH = 64
+"""Width of a recorded tool invocation's name."""
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -146,7 +149,7 @@ call_tool_invocations = Table(
     metadata,
     Column("call_sid", String(64), ForeignKey("calls.sid", ondelete="CASCADE"), nullable=False),
     Column("seq", Integer(), nullable=False),
-    Column("name", String(64), nullable=False),
+    Column("name", String(TOOL_NAME_LENGTH), nullable=False),
     Column("arguments", Text(), nullable=False),
     Column("outcome", String(64), nullable=False),
     Column("result", Text(), nullable=False),

@@ -100,7 +100,14 @@ def _ok(next_step: NextStep | None = None, **payload: Any) -> ToolOutcome:
     return ToolOutcome(_encode({"ok": True, **payload}).decode(), "ok", next_step)
 
 
+MAX_MESSAGE_CHARS = 200
+"""An error's message may quote what the model sent (a field name, a tool name): it is
+cut to this length, so a huge argument cannot make a huge result."""
+
+
 def _error(code: str, message: str, next_hint: str | None = None) -> ToolOutcome:
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 1] + "…"
     body = {
         "ok": False,
         "error": code,
@@ -130,7 +137,8 @@ class ReceptionistTools:
             return _error("unknown_tool", f"There is no tool {name!r}.", f"Use one of: {known}.")
         try:
             parsed = msgspec.json.decode(arguments or "{}", type=arguments_type)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeEncodeError) as exc:
+            # UnicodeEncodeError: text with a lone surrogate, which is not UTF-8 at all.
             return _error(
                 "invalid_arguments", str(exc), "Fix the arguments and call the tool again."
             )

@@ -1,5 +1,9 @@
 """Twilio's side of a call: the voice webhook, the media stream, what comes after it,
-and status callbacks. Every request is signature-checked before anything happens."""
+and status callbacks. Every request is signature-checked before anything happens; only
+then are its fields cleaned (`clean_call_webhook_form`).
+
+A webhook whose CallSid is missing or not a Twilio call sid is not a call: the voice
+webhook and status callbacks answer 400, after-stream hangs up (as for an unknown call)."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from adapters.twilio.signature import (
     media_stream_url,
     public_url,
 )
+from adapters.twilio.webhook_form import clean_call_webhook_form
 from application.calls.admission import CallStatusReport, IncomingCall
 from application.errors import StorageUnavailable
 from domain.calls import NextStep, StreamRefused
@@ -33,7 +38,7 @@ log = logging.getLogger(__name__)
 
 VOICE_PATH, MEDIA_PATH = "/twilio/voice", "/twilio/media"
 AFTER_STREAM_PATH, STATUS_PATH = "/twilio/after-stream", "/twilio/status"
-XML = MediaType.XML
+XML, TEXT = MediaType.XML, MediaType.TEXT
 SORRY = "Sorry, our phone assistant is not available right now."
 GOODBYE = "Thank you for calling. Goodbye."
 CONNECTING = "Connecting you to the front desk now."
@@ -178,19 +183,17 @@ def twilio_router(container: Container) -> Router:
             log.error("DEEPGRAM_API_KEY is not set: the call is turned away")
             container.metrics().calls_turned_away.labels("agent_not_configured").inc()
             return _xml(after_stream_twiml(NextStep.APOLOGISE))
-        call_sid = params.get("CallSid", "")
-        if call_sid and not capacity.reserve(call_sid):
+        form = clean_call_webhook_form(params)
+        if form.call_sid is None:
+            return Response("missing or invalid CallSid", status_code=400, media_type=TEXT)
+        if not capacity.reserve(form.call_sid):
             reason = "draining" if capacity.draining else "at_capacity"
             log.warning("turning a call away: %s", reason)
             container.metrics().calls_turned_away.labels(reason).inc()
             return _xml(busy_twiml())
         incoming = IncomingCall(
-            call_sid=params.get("CallSid", ""),
-            from_number=params.get("From", ""),
-            to_number=params.get("To", ""),
+            call_sid=form.call_sid, from_number=form.from_number, to_number=form.to_number
         )
-        if not incoming.call_sid:
-            return Response("missing CallSid", status_code=400, media_type=MediaType.TEXT)
         try:
             token = await container.admit_call()(incoming)
         except StreamRefused:
@@ -208,7 +211,9 @@ def twilio_router(container: Container) -> Router:
         params = await verified_form(request)
         if params is None:
             return Response("", status_code=HTTP_403_FORBIDDEN)
-        call_sid = params.get("CallSid", "")
+        call_sid = clean_call_webhook_form(params).call_sid
+        if call_sid is None:
+            return _xml(after_stream_twiml(NextStep.HANG_UP))  # as for any unknown call
         try:
             step = await container.next_step()(call_sid)
         except StorageUnavailable:
@@ -217,17 +222,20 @@ def twilio_router(container: Container) -> Router:
             capacity.handed_off(call_sid)
         return _xml(after_stream_twiml(step))
 
-    @post(STATUS_PATH, include_in_schema=False, status_code=HTTP_204_NO_CONTENT)
-    async def status(request: Request[Any, Any, Any]) -> Response[None]:
+    # Declared 200 (Litestar allows no body on a 204 route) so a 400 can say what was wrong;
+    # the answer to a good callback is still an explicit 204.
+    @post(STATUS_PATH, include_in_schema=False, status_code=200)
+    async def status(request: Request[Any, Any, Any]) -> Response[str | None]:
         params = await verified_form(request)
         if params is None:
-            return Response(None, status_code=HTTP_403_FORBIDDEN)
-        duration = params.get("CallDuration", "")
+            return Response("", status_code=HTTP_403_FORBIDDEN)
+        form = clean_call_webhook_form(params)
+        if form.call_sid is None or form.call_status is None:
+            problem = "missing or invalid CallSid or CallStatus"
+            return Response(problem, status_code=400, media_type=TEXT)
         await container.record_call_status()(
             CallStatusReport(
-                call_sid=params.get("CallSid", ""),
-                status=params.get("CallStatus", ""),
-                duration_s=int(duration) if duration.isdigit() else None,
+                call_sid=form.call_sid, status=form.call_status, duration_s=form.duration_s
             )
         )
         return Response(None, status_code=HTTP_204_NO_CONTENT)
