@@ -213,6 +213,7 @@ def _attack_in_examples(target: Target) -> None:
             Hostile("signed", (("media", "AAAA"), ("flood", 3000), ("stop", None)), "wait"),
             Hostile("signed", (("start", ("stranger", "x")), ("start", ("stranger", ""))), "wait"),
             Hostile("signed", (("binary", b"\x00\xff"), ("text", "{")), "abort"),
+            Hostile("signed", (("start", ("CA\x00", "x")), ("start", ("CA" * 3000, "x"))), "wait"),
             Hostile("unsigned", (), "wait"),
             Hostile("forged", (), "wait"),
         ]
@@ -271,6 +272,12 @@ async def test_hostile_media_streams_harm_neither_the_server_nor_a_healthy_call(
         assert busy.stream_url is None
         assert busy.dial_number == SAMPLE_FRONT_DESK
 
+        # Junk on the healthy stream itself is skipped: a second start, a mark never
+        # sent, broken JSON, a media frame with bad base64.
+        await healthy.send_start()
+        await healthy.send_raw('{"event":"mark","streamSid":"MZ0","mark":{"name":"turn-99"}}')
+        await healthy.send_raw('{"event":"media","media":{"payload":"@@"}}')
+        await healthy.send_raw("{not json")
         await healthy.send_audio(b"\x01" * 160)  # the caller's last word: the agent ends it
         await healthy.wait_closed(10)
         assert bytes(healthy.audio) == (
@@ -281,6 +288,8 @@ async def test_hostile_media_streams_harm_neither_the_server_nor_a_healthy_call(
         assert (await line.after_stream(call)).verbs == ("Hangup",)
         record = await line.call_record(call.call_sid)
         assert record["call"]["end_reason"] == "agent_ended"
+        _, admitted = await line.ring(new_call(from_number="+14155550125"))
+        assert admitted.stream_url is not None  # its place is free again
 
         (session,) = emulator.sessions  # no stream without its call's token reached Deepgram
         assert emulator.rejected_handshakes == 0
