@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     media_idle_timeout_s: float = Field(
         default=10.0, gt=0, description="A media stream silent this long is a hang-up."
     )
+    media_start_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A media stream that has sent no `start` this long after connecting is "
+        "closed (Twilio sends it at once).",
+    )
     drain_timeout_s: float = Field(
         default=300.0, ge=0, description="On SIGTERM, how long live calls may go on."
     )

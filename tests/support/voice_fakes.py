@@ -164,6 +164,8 @@ class FakeAgentConnection(_Watched):
         self.tool_results: list[ToolResult] = []
         self.injected: list[str] = []
         self.closed = False
+        self.handled = 0
+        """Events the session has finished with (it asked for the next one after each)."""
 
     # --- the test's side -----------------------------------------------------------
 
@@ -173,6 +175,13 @@ class FakeAgentConnection(_Watched):
 
     def fail(self, reason: str = "socket closed") -> None:
         self._events.put_nowait(AgentFailed(reason))
+
+    def end_stream(self) -> None:
+        """The agent's events just stop (the socket went), without `close` being called."""
+        self._events.put_nowait(_END)
+
+    async def wait_handled(self, count: int) -> None:
+        await self.wait_until(lambda: self.handled >= count)
 
     async def wait_for_audio(self, count: int) -> None:
         await self.wait_until(lambda: len(self.audio) >= count)
@@ -193,6 +202,8 @@ class FakeAgentConnection(_Watched):
             yield event
             if isinstance(event, AgentFailed):
                 return
+            self.handled += 1
+            await self._notify()
 
     async def send_audio(self, audio: bytes) -> None:
         if not self.closed:

@@ -31,7 +31,7 @@ from application.scheduling import (
     GetAppointmentHandler,
     RescheduleAppointmentHandler,
 )
-from domain.calls import CallStatus, EndReason, NextStep, StreamRefused
+from domain.calls import Call, CallStatus, EndReason, NextStep, StreamRefused
 from domain.scheduling import PhoneNumber, Practice
 from tests.support.clock import FixedClock
 from tests.support.fakes import InMemoryStore, fake_unit_of_work_factory
@@ -199,6 +199,25 @@ async def test_a_refused_stream_is_closed_without_contacting_the_voice_agent(
     assert leg.closed
     assert voice_agent.profiles == []
     assert store.calls[SID].status is CallStatus.RINGING
+
+
+async def test_only_a_stream_that_claims_its_call_is_told_so_and_before_the_agent_is_called(
+    store: InMemoryStore,
+) -> None:
+    token = await admit(store)(INCOMING)
+    voice_agent = FakeVoiceAgent(unavailable=True)
+    claims: list[tuple[str, int]] = []
+
+    def claimed(call: Call) -> None:
+        claims.append((call.sid, len(voice_agent.profiles)))
+
+    answer = answer_call(store, voice_agent)
+    assert await answer(FakeCallLeg(SID), "forged-token", claimed=claimed) is None
+    assert claims == []
+    await answer(FakeCallLeg(SID), token, claimed=claimed)
+    assert claims == [(SID, 0)]
+    assert await answer(FakeCallLeg(SID), token, claimed=claimed) is None  # replayed
+    assert claims == [(SID, 0)]
 
 
 @pytest.mark.parametrize("front_desk", ["+12125550199", None])

@@ -389,6 +389,32 @@ async def test_an_agent_failure_ends_the_call_with_the_fallback_step() -> None:
         assert rig.leg.closed
 
 
+async def test_an_agent_failure_after_the_caller_hung_up_leaves_the_next_step_alone() -> None:
+    async with running_session(fallback_step=NextStep.TRANSFER) as rig:
+        rig.leg.hang_up()
+        rig.agent.fail("socket closed")  # taken while the session is ending
+        call = await rig.finished()
+        assert (call.end_reason, call.next_step) == (EndReason.CALLER_HUNG_UP, NextStep.HANG_UP)
+        assert (rig.stored.end_reason, rig.stored.next_step) == (
+            EndReason.CALLER_HUNG_UP,
+            NextStep.HANG_UP,
+        )
+
+
+async def test_an_agent_failure_after_the_goodbye_played_still_hangs_up() -> None:
+    async with running_session() as rig:
+        rig.agent.emit(ToolCallRequested("fc-14", "end_call", "{}"))
+        await rig.agent.wait_for_tool_results(1)
+        rig.agent.emit(AgentAudio(b"bye"), AgentAudioDone())
+        await rig.leg.wait_for_mark(1)
+        rig.leg.play_out()
+        await rig.session._ended.wait()  # the goodbye has played: the call is ending
+        rig.agent.fail("socket closed")  # e.g. the agent's socket closing after it
+        call = await rig.finished()
+        assert (call.end_reason, call.next_step) == (EndReason.AGENT_ENDED, NextStep.HANG_UP)
+        assert rig.stored.next_step is NextStep.HANG_UP
+
+
 async def test_an_agent_stream_that_just_ends_counts_as_an_agent_failure() -> None:
     async with running_session() as rig:
         await rig.agent.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from application.calls.admission import OpenStreamHandler
@@ -59,13 +59,20 @@ class AnswerCall:
         TRANSFER would put the caller through with no word of what went wrong)."""
         return NextStep.APOLOGISE
 
-    async def __call__(self, leg: CallLeg, token: str) -> Call | None:
+    async def __call__(
+        self, leg: CallLeg, token: str, *, claimed: Callable[[Call], None] | None = None
+    ) -> Call | None:
+        """`claimed` is told once the stream has claimed its call (the token was good),
+        before anything else happens: only from then on is the stream a call, with a
+        place in the instance's capacity. A refused stream never reaches it."""
         try:
             call = await self.open_stream(leg.call_sid, token)
         except StreamRefused as exc:
             log.warning("media stream refused: %s", exc)
             await leg.close()
             return None
+        if claimed is not None:
+            claimed(call)
         caller = _caller_phone(call.from_number, self.practice.default_region)
         context = CallContext(call_sid=call.sid, caller_phone=caller)
         profile = receptionist_profile(

@@ -148,9 +148,8 @@ class CallSession:
                     timeout=self._limits.max_call_s,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
-                if not done:
-                    self._call.plan(self._fallback_step)  # a person takes it from here
-                    self._end(EndReason.TIME_LIMIT)
+                if not done:  # a person takes it from here
+                    self._end(EndReason.TIME_LIMIT, self._fallback_step)
                 for task in done:
                     watched.discard(task)
                     if task.exception() is not None:
@@ -162,9 +161,7 @@ class CallSession:
             # Cancelled from outside: the instance is stopping (drain timeout). The
             # caller goes on to the fallback (an apology, then the front desk) rather
             # than being cut off in silence.
-            if not self._end_reason:
-                self._call.plan(self._fallback_step)
-                self._end(EndReason.SHUTDOWN)
+            self._end(EndReason.SHUTDOWN, self._fallback_step)
             raise
         finally:
             ended.cancel()
@@ -214,12 +211,9 @@ class CallSession:
                         await self._mark_turn_done()
                 case AgentFailed(reason):
                     log.warning("voice agent failed: %s", reason)
-                    self._call.plan(self._fallback_step)
-                    self._end(EndReason.AGENT_FAILED)
+                    self._end(EndReason.AGENT_FAILED, self._fallback_step)
                     return
-        if not self._end_reason:
-            self._call.plan(self._fallback_step)
-            self._end(EndReason.AGENT_FAILED)
+        self._end(EndReason.AGENT_FAILED, self._fallback_step)
 
     # --- playback tracking -----------------------------------------------------
 
@@ -303,9 +297,15 @@ class CallSession:
 
     # --- ending ----------------------------------------------------------------
 
-    def _end(self, reason: EndReason) -> None:
+    def _end(self, reason: EndReason, step: NextStep | None = None) -> None:
+        """The first end decides: its reason, and `step` (when given) as the next step.
+
+        A later end (the agent failing while a hang-up or a played goodbye is being
+        wound up) changes neither, so the record's next step goes with its end reason."""
         if self._end_reason is None:
             self._end_reason = reason
+            if step is not None:
+                self._call.plan(step)
         self._ended.set()
 
     async def _finalise(self, caller: asyncio.Task[None], agent: asyncio.Task[None]) -> None:

@@ -28,7 +28,8 @@ class AsgiWebSocket:
 
     Before `accept`, `close` refuses the handshake (HTTP 403). Once the peer has gone,
     `receive_text` keeps returning None rather than waiting for a message that never
-    comes; sends after that are the server's to ignore or refuse.
+    comes, and `close` does nothing; other sends after that are the server's to ignore
+    or refuse.
     """
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -73,6 +74,11 @@ class AsgiWebSocket:
         await self._send({"type": "websocket.send", "text": data})
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close (before `accept`: refuse) the socket; nothing to do once the peer has gone
+        (it dropped the connection, or the server closed it for a frame over its limit),
+        where the server would refuse the message with an error."""
+        if self._disconnected:
+            return
         await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
 

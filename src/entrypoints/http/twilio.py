@@ -27,7 +27,7 @@ from adapters.twilio.signature import (
 from adapters.twilio.webhook_form import clean_call_webhook_form
 from application.calls.admission import CallStatusReport, IncomingCall
 from application.errors import StorageUnavailable
-from domain.calls import NextStep, StreamRefused
+from domain.calls import Call, NextStep, StreamRefused
 from entrypoints.http.media_stream import AsgiWebSocket, MediaHandler
 from entrypoints.observability.logging import bind_call
 
@@ -114,25 +114,39 @@ def media_stream_handler(container: Container) -> MediaHandler:
             return
         await socket.accept()
         try:
-            leg = await TwilioCallLeg.open(socket, idle_timeout_s=settings.media_idle_timeout_s)
+            leg = await TwilioCallLeg.open(
+                socket,
+                start_timeout_s=settings.media_start_timeout_s,
+                idle_timeout_s=settings.media_idle_timeout_s,
+            )
         except StreamNotStarted as exc:
             log.warning("media stream did not start: %s", exc)
             await socket.close(code=1008, reason="no start")
             return
         token = leg.custom_parameters.get("token", "")
         metrics = container.metrics()
-        metrics.active_calls.inc()
-        capacity.stream_started(leg.call_sid, asyncio.current_task())
+        task = asyncio.current_task()
+        live = False
+
+        def claimed(call: Call) -> None:
+            # Only a stream that presented its call's token is that call: a stray or
+            # replayed one naming a live call must not take (or give back) its place.
+            nonlocal live
+            live = True
+            metrics.active_calls.inc()
+            capacity.stream_started(call.sid, task)
+
         try:
             with bind_call(leg.call_sid, stream_sid=leg.stream_sid):
-                await container.answer_call()(leg, token)
+                await container.answer_call()(leg, token, claimed=claimed)
         except asyncio.CancelledError:
             # The drain cancels calls that outlive it. The session has finalised the call:
             # this handler is done, and uvicorn is not to log a crash.
             log.info("call cancelled: the server is stopping")
         finally:
-            capacity.stream_ended(leg.call_sid)
-            metrics.active_calls.dec()
+            if live:
+                capacity.stream_ended(leg.call_sid)
+                metrics.active_calls.dec()
             metrics.dropped_frames.inc(leg.malformed_frames + leg.duplicate_starts)
 
     return media
