@@ -20,6 +20,7 @@ from application.calls.admission import (
 )
 from application.calls.answer import AnswerCall
 from application.calls.session import SessionLimits
+from application.errors import StorageUnavailable
 from application.ports import AgentAudio, HistoryItem, Transcript
 from application.receptionist.profile import VoiceConfig
 from application.receptionist.tools import CallContext, ReceptionistTools
@@ -218,6 +219,22 @@ async def test_only_a_stream_that_claims_its_call_is_told_so_and_before_the_agen
     assert claims == [(SID, 0)]
     assert await answer(FakeCallLeg(SID), token, claimed=claimed) is None  # replayed
     assert claims == [(SID, 0)]
+
+
+async def test_a_stream_that_cannot_be_checked_for_the_database_being_down_is_closed(
+    store: InMemoryStore,
+) -> None:
+    token = await admit(store)(INCOMING)
+
+    async def database_down(call_sid: str, token: str) -> Call:
+        raise StorageUnavailable()
+
+    voice_agent, leg = FakeVoiceAgent(), FakeCallLeg(SID)
+    answer = dataclasses.replace(answer_call(store, voice_agent), open_stream=database_down)
+    claims: list[Call] = []
+    assert await answer(leg, token, claimed=claims.append) is None
+    assert leg.closed
+    assert (voice_agent.profiles, claims) == ([], [])
 
 
 @pytest.mark.parametrize("front_desk", ["+12125550199", None])

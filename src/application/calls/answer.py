@@ -71,6 +71,13 @@ class AnswerCall:
             log.warning("media stream refused: %s", exc)
             await leg.close()
             return None
+        except StorageUnavailable:
+            # The token cannot be checked, so the stream is not a call. Closing it makes
+            # Twilio ask /twilio/after-stream, which (the database still being out of
+            # reach) puts the caller through to the front desk with an apology.
+            log.error("database unavailable: a media stream cannot be checked and is closed")
+            await leg.close()
+            return None
         if claimed is not None:
             claimed(call)
         caller = _caller_phone(call.from_number, self.practice.default_region)
