@@ -389,6 +389,24 @@ async def test_an_agent_failure_ends_the_call_with_the_fallback_step() -> None:
         assert rig.leg.closed
 
 
+async def test_a_bug_in_a_pump_ends_the_call_with_the_fallback_step() -> None:
+    async with running_session(fallback_step=NextStep.TRANSFER) as rig:
+
+        async def broken_play(audio: bytes) -> None:
+            raise RuntimeError("a bug in the telephony adapter")
+
+        rig.leg.play = broken_play  # type: ignore[method-assign]
+        rig.agent.emit(AgentAudio(b"hi"))
+        call = await rig.finished()
+        assert (call.end_reason, call.next_step) == (EndReason.INTERNAL_ERROR, NextStep.TRANSFER)
+        assert (rig.stored.end_reason, rig.stored.next_step) == (
+            EndReason.INTERNAL_ERROR,
+            NextStep.TRANSFER,
+        )
+        assert rig.leg.closed
+        assert rig.agent.closed
+
+
 async def test_an_agent_failure_after_the_caller_hung_up_leaves_the_next_step_alone() -> None:
     async with running_session(fallback_step=NextStep.TRANSFER) as rig:
         rig.leg.hang_up()

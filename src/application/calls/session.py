@@ -154,9 +154,9 @@ class CallSession:
                     watched.discard(task)
                     if task.exception() is not None:
                         log.error("call session task failed", exc_info=task.exception())
-                        self._end(EndReason.INTERNAL_ERROR)
+                        self._end(EndReason.INTERNAL_ERROR, self._fallback_step)
                 if not watched:
-                    self._end(EndReason.INTERNAL_ERROR)
+                    self._end(EndReason.INTERNAL_ERROR, self._fallback_step)
         except asyncio.CancelledError:
             # Cancelled from outside: the instance is stopping (drain timeout). The
             # caller goes on to the fallback (an apology, then the front desk) rather
