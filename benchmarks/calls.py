@@ -324,6 +324,8 @@ def start_server(procs: Processes, database_url: str, agent_url: str) -> tuple[s
         "DEEPGRAM_AGENT_URL": agent_url,
         "LOG_LEVEL": "WARNING",
         "FRONTDESK_API_KEYS": API_KEY,
+        # What one process can carry is measured here, not its admission limit (default 50).
+        "MAX_CONCURRENT_CALLS": "100000",
     }
     log = open(procs.workdir / "server.log", "wb")  # noqa: SIM115
     procs.logs.append(log)
