@@ -12,18 +12,11 @@ import pytest
 
 from adapters.sql import Database, SqlAlchemyUnitOfWork
 from application.receptionist.tools import CallContext, ReceptionistTools
-from application.scheduling import (
-    BookAppointmentHandler,
-    CancelAppointmentHandler,
-    FindAppointmentsHandler,
-    FindOpenSlotsHandler,
-    GetAppointmentHandler,
-    RescheduleAppointmentHandler,
-)
 from domain.calls import Call, EndReason, Speaker, ToolInvocation, Turn
 from domain.scheduling import PhoneNumber
 from tests.support.clock import FixedClock
 from tests.support.practice import MONDAY, NOW, make_practice, slot_at
+from tests.support.tools import wired_tools
 
 CALL_SID = "CA" + "5" * 32
 
@@ -39,16 +32,7 @@ def sql_tools(database: Database) -> ReceptionistTools:
     def uow() -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(database)
 
-    return ReceptionistTools(
-        practice=practice,
-        clock=clock,
-        find_open_slots=FindOpenSlotsHandler(practice, uow, clock),
-        book_appointment=BookAppointmentHandler(practice, uow, clock),
-        find_appointments=FindAppointmentsHandler(practice, uow),
-        get_appointment=GetAppointmentHandler(uow),
-        reschedule_appointment=RescheduleAppointmentHandler(practice, uow, clock),
-        cancel_appointment=CancelAppointmentHandler(uow, clock),
-    )
+    return wired_tools(practice, uow, clock)
 
 
 def caller() -> CallContext:

@@ -23,20 +23,13 @@ from application.calls.session import SessionLimits
 from application.errors import StorageUnavailable
 from application.ports import AgentAudio, HistoryItem, Transcript
 from application.receptionist.profile import VoiceConfig
-from application.receptionist.tools import CallContext, ReceptionistTools
-from application.scheduling import (
-    BookAppointmentHandler,
-    CancelAppointmentHandler,
-    FindAppointmentsHandler,
-    FindOpenSlotsHandler,
-    GetAppointmentHandler,
-    RescheduleAppointmentHandler,
-)
+from application.receptionist.tools import CallContext
 from domain.calls import Call, CallStatus, EndReason, NextStep, StreamRefused
 from domain.scheduling import PhoneNumber, Practice
 from tests.support.clock import FixedClock
 from tests.support.fakes import InMemoryStore, fake_unit_of_work_factory
 from tests.support.practice import MONDAY, NOW, make_practice, slot_at
+from tests.support.tools import wired_tools
 from tests.support.voice_fakes import FakeCallLeg, FakeVoiceAgent
 
 SID = "CA" + "1" * 32
@@ -169,16 +162,7 @@ def answer_call(
 ) -> AnswerCall:
     practice = practice or make_practice()
     uow, clock = fake_unit_of_work_factory(store), FixedClock(NOW)
-    tools = ReceptionistTools(
-        practice=practice,
-        clock=clock,
-        find_open_slots=FindOpenSlotsHandler(practice, uow, clock),
-        book_appointment=BookAppointmentHandler(practice, uow, clock),
-        find_appointments=FindAppointmentsHandler(practice, uow),
-        get_appointment=GetAppointmentHandler(uow),
-        reschedule_appointment=RescheduleAppointmentHandler(practice, uow, clock),
-        cancel_appointment=CancelAppointmentHandler(uow, clock),
-    )
+    tools = wired_tools(practice, uow, clock)
     return AnswerCall(
         practice=practice,
         uow=uow,

@@ -33,19 +33,12 @@ from application.ports import (
     UserStartedSpeaking,
 )
 from application.receptionist.tools import CallContext, ReceptionistTools, ToolOutcome
-from application.scheduling import (
-    BookAppointmentHandler,
-    CancelAppointmentHandler,
-    FindAppointmentsHandler,
-    FindOpenSlotsHandler,
-    GetAppointmentHandler,
-    RescheduleAppointmentHandler,
-)
 from domain.calls import Call, CallStatus, EndReason, NextStep, Speaker
 from domain.scheduling import AppointmentStatus, PhoneNumber, Practice
 from tests.support.clock import FixedClock
 from tests.support.fakes import InMemoryStore, fake_unit_of_work_factory
 from tests.support.practice import MONDAY, NOW, make_practice, slot_at
+from tests.support.tools import wired_tools
 from tests.support.voice_fakes import FakeAgentConnection, FakeCallLeg, FakeVoiceAgent
 
 SID = "CA" + "0" * 32
@@ -55,16 +48,7 @@ FAST = SessionLimits(goodbye_timeout_s=2, tool_timeout_s=2, tool_drain_timeout_s
 
 def receptionist_tools(practice: Practice, store: InMemoryStore) -> ReceptionistTools:
     uow, clock = fake_unit_of_work_factory(store), FixedClock(NOW)
-    return ReceptionistTools(
-        practice=practice,
-        clock=clock,
-        find_open_slots=FindOpenSlotsHandler(practice, uow, clock),
-        book_appointment=BookAppointmentHandler(practice, uow, clock),
-        find_appointments=FindAppointmentsHandler(practice, uow),
-        get_appointment=GetAppointmentHandler(uow),
-        reschedule_appointment=RescheduleAppointmentHandler(practice, uow, clock),
-        cancel_appointment=CancelAppointmentHandler(uow, clock),
-    )
+    return wired_tools(practice, uow, clock)
 
 
 class GatedTools:

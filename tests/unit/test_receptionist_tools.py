@@ -13,19 +13,12 @@ from application.errors import StorageUnavailable
 from application.ports import UnitOfWork
 from application.receptionist.tool_arguments import ARGUMENT_TYPES, tool_catalogue
 from application.receptionist.tools import CallContext, ReceptionistTools
-from application.scheduling import (
-    BookAppointmentHandler,
-    CancelAppointmentHandler,
-    FindAppointmentsHandler,
-    FindOpenSlotsHandler,
-    GetAppointmentHandler,
-    RescheduleAppointmentHandler,
-)
 from domain.calls import NextStep
 from domain.scheduling import AppointmentStatus, PhoneNumber, Practice
 from tests.support.clock import FixedClock
 from tests.support.fakes import InMemoryStore, fake_unit_of_work_factory
 from tests.support.practice import MONDAY, NOW, make_practice, slot_at
+from tests.support.tools import wired_tools
 
 CALLER = "+14155550123"
 OTHER = "+14155550199"
@@ -37,16 +30,7 @@ def make_tools(
     practice = practice or make_practice()
     uow = uow or fake_unit_of_work_factory(store)
     clock = FixedClock(NOW)
-    return ReceptionistTools(
-        practice=practice,
-        clock=clock,
-        find_open_slots=FindOpenSlotsHandler(practice, uow, clock),
-        book_appointment=BookAppointmentHandler(practice, uow, clock),
-        find_appointments=FindAppointmentsHandler(practice, uow),
-        get_appointment=GetAppointmentHandler(uow),
-        reschedule_appointment=RescheduleAppointmentHandler(practice, uow, clock),
-        cancel_appointment=CancelAppointmentHandler(uow, clock),
-    )
+    return wired_tools(practice, uow, clock)
 
 
 def context(phone: str | None = CALLER) -> CallContext:
