@@ -93,6 +93,17 @@ class Rig:
         return self.store.calls[SID]
 
 
+def live_call() -> Call:
+    """The call a session runs: answered, from `CALLER`."""
+    return Call(
+        sid=SID,
+        from_number=CALLER,
+        to_number="+12125550100",
+        started_at=NOW,
+        status=CallStatus.IN_PROGRESS,
+    )
+
+
 @asynccontextmanager
 async def running_session(
     *,
@@ -106,13 +117,7 @@ async def running_session(
     """`outage`, when given, stands between the session's call record and the store."""
     practice = practice or make_practice()
     store = InMemoryStore()
-    call = Call(
-        sid=SID,
-        from_number=CALLER,
-        to_number="+12125550100",
-        started_at=NOW,
-        status=CallStatus.IN_PROGRESS,
-    )
+    call = live_call()
     store.calls[SID] = copy.deepcopy(call)
     leg, agent = FakeCallLeg(SID), FakeAgentConnection()
     tools = GatedTools(receptionist_tools(practice, store))

@@ -44,7 +44,14 @@ from tests.support.clock import FixedClock
 from tests.support.fakes import FakeUnitOfWork, InMemoryStore
 from tests.support.practice import NOW, make_practice
 from tests.support.voice_fakes import FakeAgentConnection, FakeCallLeg
-from tests.unit.test_call_session import CALLER, FAST, SID, GatedTools, receptionist_tools
+from tests.unit.test_call_session import (
+    CALLER,
+    FAST,
+    SID,
+    GatedTools,
+    live_call,
+    receptionist_tools,
+)
 
 BOUND_S = 5.0
 """No scenario may take longer than this, however it ends."""
@@ -343,13 +350,7 @@ async def test_a_session_under_any_event_order_ends_cleanly_and_consistently(
     before = asyncio.all_tasks()
     store, saved = InMemoryStore(), list[Call]()
     practice = dataclasses.replace(make_practice(), front_desk_phone=FRONT_DESK)
-    call = Call(
-        sid=SID,
-        from_number=CALLER,
-        to_number="+12125550100",
-        started_at=NOW,
-        status=CallStatus.IN_PROGRESS,
-    )
+    call = live_call()
     store.calls[SID] = copy.deepcopy(call)
     leg, agent = FakeCallLeg(SID), FakeAgentConnection()
     session = CallSession(
