@@ -8,6 +8,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -57,6 +58,17 @@ async def draining(api: httpx.AsyncClient) -> dict[str, str]:
             await asyncio.sleep(0.025)  # polling another process's state
 
 
+async def ended_record(api: httpx.AsyncClient, call_sid: str) -> dict[str, Any]:
+    """The call's record once it is stored as ended (bounded poll)."""
+    async with asyncio.timeout(10):
+        while True:
+            response = await api.get(f"/api/v1/calls/{call_sid}")
+            record: dict[str, Any] = response.json()
+            if response.status_code == 200 and record["call"]["ended_at"] is not None:
+                return record
+            await asyncio.sleep(0.025)  # polling another process's state
+
+
 async def test_sigterm_refuses_new_calls_and_lets_a_live_call_finish(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -101,13 +113,15 @@ async def test_calls_still_live_at_the_drain_timeout_are_ended_and_the_process_e
         await live.wait_for_audio(800)
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(live.wait_closed(), 10)
+        # The server exits once Twilio's after-stream request is answered, so the
+        # record is read first: it is stored as the stream closes.
+        record = await ended_record(line.api, live.call.call_sid)
+        assert record["call"]["end_reason"] == "shutdown"
         # Twilio asks what follows the stream; the draining server still answers: an
         # apology and the front desk, not silence.
         next_step = await line.after_stream(live.call)
         assert next_step.dial_number == SAMPLE_FRONT_DESK
         assert "not available right now" in " ".join(next_step.says)
-        record = await line.call_record(live.call.call_sid)
-        assert record["call"]["end_reason"] == "shutdown"
         assert await asyncio.wait_for(process.wait(), 15) == 0
         session = await line.emulator.session(0)
         await asyncio.wait_for(session.wait_closed(), 5)
