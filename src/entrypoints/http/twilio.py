@@ -24,7 +24,7 @@ from adapters.twilio.signature import (
     media_stream_url,
     public_url,
 )
-from adapters.twilio.webhook_form import clean_call_webhook_form
+from adapters.twilio.webhook_form import CallWebhookForm, clean_call_webhook_form
 from application.calls.admission import CallStatusReport, IncomingCall
 from application.errors import StorageUnavailable
 from domain.calls import Call, NextStep, StreamRefused
@@ -159,7 +159,9 @@ def twilio_router(container: Container) -> Router:
     base = settings.public_base_url
     capacity = container.call_capacity()
 
-    async def verified_form(request: Request[Any, Any, Any]) -> dict[str, str] | None:
+    async def verified_form(request: Request[Any, Any, Any]) -> CallWebhookForm | None:
+        """The request's call fields, cleaned, if its signature holds (checked over the
+        raw form as Twilio sent it); None when it does not."""
         form = await request.form()
         params = {k: str(v) for k, v in form.items()}
         ok = gate.admits(
@@ -172,7 +174,7 @@ def twilio_router(container: Container) -> Router:
         if not ok:
             log.warning("refused an unsigned or forged Twilio request to %s", request.url.path)
             return None
-        return params
+        return clean_call_webhook_form(params)
 
     def busy_twiml() -> str:
         desk = container.practice().front_desk_phone
@@ -190,14 +192,13 @@ def twilio_router(container: Container) -> Router:
 
     @post(VOICE_PATH, include_in_schema=False, status_code=200)
     async def voice(request: Request[Any, Any, Any]) -> Response[str]:
-        params = await verified_form(request)
-        if params is None:
+        form = await verified_form(request)
+        if form is None:
             return Response("", status_code=HTTP_403_FORBIDDEN)
         if settings.deepgram_api_key is None:
             log.error("DEEPGRAM_API_KEY is not set: the call is turned away")
             container.metrics().calls_turned_away.labels("agent_not_configured").inc()
             return _xml(after_stream_twiml(NextStep.APOLOGISE))
-        form = clean_call_webhook_form(params)
         if form.call_sid is None:
             return Response("missing or invalid CallSid", status_code=400, media_type=TEXT)
         if not capacity.reserve(form.call_sid):
@@ -222,10 +223,10 @@ def twilio_router(container: Container) -> Router:
 
     @post(AFTER_STREAM_PATH, include_in_schema=False, status_code=200)
     async def after_stream(request: Request[Any, Any, Any]) -> Response[str]:
-        params = await verified_form(request)
-        if params is None:
+        form = await verified_form(request)
+        if form is None:
             return Response("", status_code=HTTP_403_FORBIDDEN)
-        call_sid = clean_call_webhook_form(params).call_sid
+        call_sid = form.call_sid
         if call_sid is None:
             return _xml(after_stream_twiml(NextStep.HANG_UP))  # as for any unknown call
         try:
@@ -240,10 +241,9 @@ def twilio_router(container: Container) -> Router:
     # the answer to a good callback is still an explicit 204.
     @post(STATUS_PATH, include_in_schema=False, status_code=200)
     async def status(request: Request[Any, Any, Any]) -> Response[str | None]:
-        params = await verified_form(request)
-        if params is None:
+        form = await verified_form(request)
+        if form is None:
             return Response("", status_code=HTTP_403_FORBIDDEN)
-        form = clean_call_webhook_form(params)
         if form.call_sid is None or form.call_status is None:
             problem = "missing or invalid CallSid or CallStatus"
             return Response(problem, status_code=400, media_type=TEXT)
