@@ -12,17 +12,16 @@ The API key is sent in the handshake header and appears in no message or log lin
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Final
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
+from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
 
 from adapters.deepgram import messages as m
 from adapters.deepgram.settings import render_settings
+from adapters.deepgram.socket import AgentSocket
 from application.ports.voice import (
     AgentAudio,
     AgentAudioDone,
@@ -80,19 +79,18 @@ class DeepgramVoiceAgent:
         settings_frame = m.encode(render_settings(profile))
         try:
             async with asyncio.timeout(self._connect_timeout_s):
-                ws = await connect(
+                # No permessage-deflate: mu-law barely compresses, and it costs CPU per frame.
+                ws = await AgentSocket.open(
                     self._url,
-                    additional_headers={"Authorization": f"Token {self._api_key}"},
+                    headers={"Authorization": f"Token {self._api_key}"},
                     max_size=MAX_FRAME_BYTES,
-                    compression=None,  # mu-law barely compresses; deflate costs CPU per frame
-                    open_timeout=None,  # bounded by the enclosing timeout
                 )
                 try:
                     request_id = await _await_welcome(ws)
-                    await ws.send(settings_frame, text=True)
                 except BaseException:
-                    ws.transport.abort()
+                    ws.abort("the conversation did not open")
                     raise
+                ws.send_text(settings_frame)
         except TimeoutError:
             raise AgentUnavailable(
                 f"Deepgram did not open a conversation within {self._connect_timeout_s}s"
@@ -114,15 +112,15 @@ class DeepgramVoiceAgent:
         )
 
 
-async def _await_welcome(ws: ClientConnection) -> str:
-    while True:
-        frame = await ws.recv()
+async def _await_welcome(ws: AgentSocket) -> str:
+    async for frame in ws.messages():
         message = None if isinstance(frame, bytes) else m.decode(frame)
         if isinstance(message, m.Welcome):
             return message.request_id
         if isinstance(message, m.ServerError):
             raise AgentUnavailable(f"Deepgram error before Welcome: {message.code}")
         logger.debug("Deepgram frame before Welcome ignored")
+    raise AgentUnavailable(f"Deepgram closed the connection before Welcome (code {ws.close_code})")
 
 
 class DeepgramAgentConnection:
@@ -131,12 +129,12 @@ class DeepgramAgentConnection:
     Audio sent before `SettingsApplied` is buffered (at most `audio_buffer_limit_bytes`;
     the oldest frames are dropped first and counted in `dropped_audio_bytes`) and
     flushed in order before any later frame. After a failure or `close()`, sends do
-    nothing.
+    nothing. Sends never wait: the socket writes at once.
     """
 
     def __init__(
         self,
-        ws: ClientConnection,
+        ws: AgentSocket,
         *,
         request_id: str,
         keepalive_interval_s: float,
@@ -166,10 +164,7 @@ class DeepgramAgentConnection:
     async def send_audio(self, audio: bytes) -> None:
         if self._ready:
             self._audio_flowing = True
-            try:  # noqa: SIM105 -- hot path: cheaper than contextlib.suppress
-                await self._ws.send(audio)
-            except ConnectionClosed:
-                pass  # `events` reports the close
+            self._ws.send_binary(audio)
             return
         if self._stopped:
             return
@@ -181,24 +176,19 @@ class DeepgramAgentConnection:
             self.dropped_audio_bytes += len(dropped)
 
     async def send_tool_result(self, call_id: str, name: str, content: str) -> None:
-        await self._send_control(m.FunctionCallResponse(id=call_id, name=name, content=content))
+        self._send_control(m.FunctionCallResponse(id=call_id, name=name, content=content))
 
     async def inject_message(self, text: str) -> None:
-        await self._send_control(m.InjectAgentMessage(message=text))
+        self._send_control(m.InjectAgentMessage(message=text))
 
-    async def _send_control(self, message: m.ClientMessage) -> None:
-        if self._stopped:
-            return
-        with contextlib.suppress(ConnectionClosed):
-            await self._ws.send(m.encode(message), text=True)
+    def _send_control(self, message: m.ClientMessage) -> None:
+        if not self._stopped:
+            self._ws.send_text(m.encode(message))
 
-    async def _flush_buffer(self) -> None:
-        # Frames appended while we await are sent too: `_ready` turns on only once the
-        # buffer is empty, so no frame overtakes an older one.
+    def _flush_buffer(self) -> None:
         while self._buffer:
-            frame = self._buffer.popleft()
-            self._buffered_bytes -= len(frame)
-            await self._ws.send(frame)
+            self._ws.send_binary(self._buffer.popleft())
+        self._buffered_bytes = 0
         self._ready = True
         if self.dropped_audio_bytes:
             logger.warning(
@@ -207,42 +197,32 @@ class DeepgramAgentConnection:
             )
 
     async def _keep_alive(self) -> None:
-        try:
-            while True:
-                await asyncio.sleep(self._keepalive_interval_s)
-                if self._audio_flowing:
-                    self._audio_flowing = False
-                    continue
-                await self._ws.send(m.KEEPALIVE_FRAME, text=True)
-        except ConnectionClosed:
-            return
+        while self._ws.is_open:
+            await asyncio.sleep(self._keepalive_interval_s)
+            if self._audio_flowing:
+                self._audio_flowing = False
+                continue
+            self._ws.send_text(m.KEEPALIVE_FRAME)
 
     # --- receiving -------------------------------------------------------------------
 
     async def events(self) -> AsyncIterator[AgentEvent]:
-        ws = self._ws
-        try:
-            async for frame in ws:
-                if isinstance(frame, bytes):
-                    yield AgentAudio(frame)
-                    continue
-                message = m.decode(frame)
-                if message is None:
-                    continue
-                if isinstance(message, m.SettingsApplied):
-                    try:
-                        await self._flush_buffer()
-                    except ConnectionClosed:
-                        break
-                    yield AgentReady()
-                    continue
-                for event in self._translate(message):
-                    yield event
-                if isinstance(message, m.ServerError):
-                    await self._close_after_error()
-                    break
-        except ConnectionClosed:
-            pass
+        async for frame in self._ws.messages():
+            if isinstance(frame, bytes):
+                yield AgentAudio(frame)
+                continue
+            message = m.decode(frame)
+            if message is None:
+                continue
+            if isinstance(message, m.SettingsApplied):
+                self._flush_buffer()
+                yield AgentReady()
+                continue
+            for event in self._translate(message):
+                yield event
+            if isinstance(message, m.ServerError):
+                await self._close_after_error()
+                break
         if self._closing:
             return
         self._stopped = True
@@ -278,18 +258,17 @@ class DeepgramAgentConnection:
         return []
 
     async def _close_after_error(self) -> None:
-        with contextlib.suppress(TimeoutError, ConnectionClosed):
-            async with asyncio.timeout(ERROR_CLOSE_GRACE_S):
-                async for _ in self._ws:
-                    pass  # the session is over: nothing more is worth reading
-        if self._ws.close_code is None:
-            self._ws.transport.abort()
+        # The session is over: nothing more is worth reading, only the close code.
+        if not await self._ws.wait_closed(ERROR_CLOSE_GRACE_S):
+            self._ws.abort("an Error, and the service left the socket open")
 
     def _failure_reason(self) -> str:
         ws = self._ws
-        if ws.close_code is None and self._last_error is not None:
+        if ws.aborted_reason is not None and self._last_error is not None:
             error = self._last_error
             return f"Deepgram error {error.code}: {error.description} (we closed the socket)"
+        if ws.aborted_reason is not None:
+            return f"Deepgram connection dropped: {ws.aborted_reason}"
         reason = f"Deepgram closed the conversation (code {ws.close_code}"
         if ws.close_reason:
             reason += f", {ws.close_reason!r}"
