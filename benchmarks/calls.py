@@ -59,7 +59,7 @@ from tests.support.twilio_simulator import (
     post_voice_webhook,
 )
 
-from benchmarks.frames import FRAME_S, read_tag, tagged_frame
+from benchmarks.frames import FRAME_BYTES, FRAME_S, read_tag, tagged_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 AUTH_TOKEN = "bench-twilio-auth-token"
@@ -140,14 +140,19 @@ class BenchCall(SimulatedCall):
         now = time.monotonic_ns()
         n_audio, n_clears = len(self.audio), len(self.clears)
         super()._on_message(text)
-        if len(self.audio) > n_audio:
-            tag = read_tag(self.audio, n_audio)
+        # A media message may carry several 20 ms frames: the server joins agent audio
+        # that queued up while its loop was busy (Twilio plays payloads as one stream).
+        tagged = False
+        for offset in range(n_audio, len(self.audio), FRAME_BYTES):
+            tag = read_tag(self.audio, offset)
             if tag is not None:
+                tagged = True
                 self.agent_recv.append((tag[0], tag[1], now))
                 self.last_agent_seq = tag[1]
                 if self.session_index is None:
                     self.session_index = tag[0]
-                self._changed()
+        if tagged:
+            self._changed()
         if len(self.clears) > n_clears:
             self.clear_ns.append(now)
 

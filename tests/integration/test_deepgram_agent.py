@@ -164,6 +164,26 @@ async def test_a_scripted_reply_yields_its_audio_then_audio_done(
     await connection.close()
 
 
+async def test_audio_that_arrived_together_comes_as_one_chunk_in_order(
+    emulator_factory: list[DeepgramEmulator],
+) -> None:
+    # The emulator writes a reply's three chunks (800 + 800 + 400 bytes) and then
+    # AgentAudioDone without yielding to the loop, so all four are waiting when the
+    # reader looks: the audio is joined into one event, the text message stays apart.
+    script = [ExpectAudio(160), Say("One moment.", audio_bytes=2000, fill=0x55)]
+    _, connection = await call(emulator_factory, script)
+    events = connection.events()
+    assert await next_event(events) == AgentReady()
+    await connection.send_audio(b"\x7f" * 160)
+    seen = await events_until(events, AgentAudioDone)
+    assert seen[:2] == [
+        AgentStartedSpeaking(total_latency_s=0.25),
+        Transcript(role="assistant", text="One moment."),
+    ]
+    assert seen[2:] == [AgentAudio(b"\x55" * 2000), AgentAudioDone()]
+    await connection.close()
+
+
 async def test_the_greeting_is_spoken_first(emulator_factory: list[DeepgramEmulator]) -> None:
     emulator = DeepgramEmulator(api_key=KEY)
     await emulator.__aenter__()

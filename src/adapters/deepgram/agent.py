@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES: Final = 1 << 20
 """Largest frame we accept from the service (its audio chunks are a few KiB)."""
+JOIN_AUDIO_BYTES: Final = 4000
+"""At most this much waiting audio (0.5 s) is joined to the chunk read."""
 ERROR_CLOSE_GRACE_S: Final = 0.5
 """After an `Error`, how long the service has to close the socket before we do."""
 
@@ -207,9 +209,13 @@ class DeepgramAgentConnection:
     # --- receiving -------------------------------------------------------------------
 
     async def events(self) -> AsyncIterator[AgentEvent]:
-        async for frame in self._ws.messages():
+        ws = self._ws
+        async for frame in ws.messages():
             if isinstance(frame, bytes):
-                yield AgentAudio(frame)
+                # Audio that queued up behind this chunk (the loop was busy) goes out
+                # with it: one message to the caller instead of several, same bytes.
+                more = ws.take_waiting_binary(JOIN_AUDIO_BYTES)
+                yield AgentAudio(b"".join((frame, *more)) if more else frame)
                 continue
             message = m.decode(frame)
             if message is None:

@@ -130,6 +130,20 @@ class AgentSocket(asyncio.Protocol):
             finally:
                 self._waiter = None
 
+    def take_waiting_binary(self, max_bytes: int) -> list[bytes]:
+        """Binary messages already waiting right after the one `messages()` last
+        yielded, at most `max_bytes` of them in all, taken out of the queue (so a reader
+        can join consecutive audio)."""
+        inbox, taken, total = self._inbox, list[bytes](), 0
+        while inbox:
+            head = inbox[0]
+            if not isinstance(head, bytes) or total + len(head) > max_bytes:
+                break
+            total += len(head)
+            inbox.popleft()
+            taken.append(head)
+        return taken
+
     def send_binary(self, data: bytes) -> None:
         if self._protocol.state is State.OPEN:
             self._protocol.send_binary(data)
