@@ -51,7 +51,10 @@ class CallMetrics:
             registry=r,
         )
         self.frames = Counter(
-            "frontdesk_audio_frames_total", "Audio frames relayed", ["direction"], registry=r
+            "frontdesk_audio_frames_total",
+            "Audio messages relayed (in: the caller's 20 ms frames; out: the agent's chunks)",
+            ["direction"],
+            registry=r,
         )
         self.dropped_frames = Counter(
             "frontdesk_dropped_frames_total", "Malformed or dropped media frames", registry=r
