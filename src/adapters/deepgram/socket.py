@@ -241,7 +241,7 @@ class AgentSocket(asyncio.Protocol):
     # --- internals -------------------------------------------------------------------
 
     def _on_frame(self, frame: Frame) -> None:
-        opcode, data = frame.opcode, bytes(frame.data)  # already bytes: no copy
+        opcode, data = frame.opcode, bytes(frame.data)  # the parser hands out a bytearray
         if opcode is Opcode.BINARY or opcode is Opcode.TEXT:
             if frame.fin:
                 self._deliver(opcode, data)
