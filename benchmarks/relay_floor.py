@@ -48,7 +48,7 @@ from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
-from websockets.speedups import apply_mask  # type: ignore[import-not-found]
+from websockets.speedups import apply_mask
 from websockets.uri import parse_uri
 
 from benchmarks.calls import free_port, proc_cpu_s
@@ -212,7 +212,7 @@ class SansIO(asyncio.Protocol):
                 if event.opcode is Opcode.BINARY:
                     self.inbox.append(bytes(event.data))
                 elif event.opcode is Opcode.TEXT:
-                    self.inbox.append(event.data.decode())
+                    self.inbox.append(bytes(event.data).decode())
             elif isinstance(event, Request):
                 assert isinstance(protocol, ServerProtocol)
                 protocol.send_response(protocol.accept(event))
@@ -345,7 +345,7 @@ class Handwritten(asyncio.Protocol):
             self.pending.append(frame)
 
 
-def serve_handwritten(port: int, upstream_port: int) -> Awaitable[None]:
+def serve_handwritten(port: int, upstream_port: int) -> Coroutine[Any, Any, None]:
     guid = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
     class Caller(Handwritten):
