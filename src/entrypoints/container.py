@@ -105,6 +105,7 @@ class Container(containers.DeclarativeContainer):
     session_limits = providers.Singleton(
         SessionLimits,
         goodbye_timeout_s=settings.provided.goodbye_timeout_s,
+        goodbye_grace_s=settings.provided.goodbye_grace_s,
         tool_timeout_s=settings.provided.tool_timeout_s,
         max_call_s=settings.provided.max_call_duration_s,
         agent_recovery=agent_recovery,

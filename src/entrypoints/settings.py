@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     agent_think_model: str = "gpt-4o-mini"
     agent_speak_model: str = "aura-2-thalia-en"
     goodbye_timeout_s: float = 8.0
+    goodbye_grace_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="After an end_call or transfer whose goodbye already played: how long "
+        "the agent has to start saying more before the call ends.",
+    )
     tool_timeout_s: float = 10.0
     max_call_duration_s: float = 30 * 60
     agent_reconnect_attempts: int = Field(

@@ -354,6 +354,35 @@ async def test_a_goodbye_that_never_plays_ends_the_call_after_the_goodbye_timeou
         assert rig.leg.closed
 
 
+async def test_a_goodbye_said_before_end_call_hangs_up_once_the_grace_passes_in_silence() -> None:
+    limits = dataclasses.replace(FAST, goodbye_timeout_s=30, goodbye_grace_s=0.05)
+    async with running_session(limits=limits) as rig:
+        rig.agent.emit(Transcript("assistant", "Goodbye!"), AgentAudio(b"bye"), AgentAudioDone())
+        await rig.leg.wait_for_mark(1)
+        rig.leg.play_out()
+        rig.agent.emit(ToolCallRequested("fc-20", "end_call", "{}"))
+        call = await rig.finished()  # within 3 s: not after the 30 s goodbye timeout
+        assert (call.next_step, call.end_reason) == (NextStep.HANG_UP, EndReason.AGENT_ENDED)
+        assert rig.leg.closed
+
+
+async def test_a_goodbye_said_before_end_call_still_waits_for_a_turn_started_in_the_grace() -> None:
+    limits = dataclasses.replace(FAST, goodbye_timeout_s=30, goodbye_grace_s=30)
+    async with running_session(limits=limits) as rig:
+        rig.agent.emit(Transcript("assistant", "Goodbye!"), AgentAudio(b"bye"), AgentAudioDone())
+        await rig.leg.wait_for_mark(1)
+        rig.leg.play_out()
+        rig.agent.emit(ToolCallRequested("fc-21", "end_call", "{}"))
+        await rig.agent.wait_for_tool_results(1)
+        rig.agent.emit(AgentAudio(b"have a nice day"), AgentAudioDone())
+        await rig.leg.wait_for_mark(2)
+        assert not rig.leg.closed  # the second goodbye has not played yet
+        rig.leg.play_out()
+        call = await rig.finished()
+        assert (call.next_step, call.end_reason) == (NextStep.HANG_UP, EndReason.AGENT_ENDED)
+        assert rig.leg.played == [b"bye", b"have a nice day"]
+
+
 async def test_a_caller_hang_up_ends_the_session_and_leaves_no_task_behind() -> None:
     before = asyncio.all_tasks()
     async with running_session() as rig:

@@ -71,6 +71,10 @@ _TOOL_FAILED = (
 class SessionLimits:
     goodbye_timeout_s: float = 8.0
     """Longest wait for the goodbye to play before a hang-up or transfer happens anyway."""
+    goodbye_grace_s: float = 2.0
+    """When everything the agent said has played by the time it asks to hang up or
+    transfer (its goodbye came first), how long it has to start saying something more
+    before the call ends without waiting for another turn."""
     tool_timeout_s: float = 10.0
     tool_drain_timeout_s: float = 3.0
     """On hang-up, how long running tools may take to finish (commit or roll back)."""
@@ -121,6 +125,7 @@ class CallSession:
         self._finisher: asyncio.Task[None] | None = None
         self._pending_marks: set[str] = set()
         self._audio_unmarked = False
+        self._turns_started = 0
         self._turns_done = 0
         self._turns_played = 0
         self._played = asyncio.Event()
@@ -189,7 +194,9 @@ class CallSession:
             match event:
                 case AgentAudio(payload):
                     self.stats.frames_out += 1
-                    self._audio_unmarked = True
+                    if not self._audio_unmarked:
+                        self._audio_unmarked = True
+                        self._turns_started += 1
                     await self._leg.play(payload)
                 case UserStartedSpeaking():
                     await self._leg.clear()
@@ -286,14 +293,31 @@ class CallSession:
             self._finisher = asyncio.create_task(self._finish_after_goodbye(outcome.next_step))
 
     async def _finish_after_goodbye(self, step: NextStep) -> None:
-        """End once the agent's next turn (the goodbye) has played, or after a bound."""
+        """End once the agent's next turn (the goodbye) has played, or after a bound.
+
+        A goodbye said before the request (everything played, and no new turn within
+        `goodbye_grace_s`) ends the call then, rather than after `goodbye_timeout_s`."""
+        loop = asyncio.get_running_loop()
         target = self._turns_done + 1
+        started = self._turns_started
+        grace_ends = loop.time() + self._limits.goodbye_grace_s
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self._limits.goodbye_timeout_s):
                 while self._turns_played < target:
+                    nothing_new = self._turns_started == started
+                    grace_left = grace_ends - loop.time()
+                    if nothing_new and grace_left <= 0 and self._all_played():
+                        break
                     self._played.clear()
-                    await self._played.wait()
+                    if nothing_new and grace_left > 0:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._played.wait(), grace_left)
+                    else:
+                        await self._played.wait()
         self._end(_END_REASON_FOR_STEP[step])
+
+    def _all_played(self) -> bool:
+        return not self._audio_unmarked and not self._pending_marks
 
     # --- ending ----------------------------------------------------------------
 
