@@ -464,6 +464,17 @@ async def test_a_failed_connection_whose_peer_stays_is_dropped_after_the_close_t
         assert await peer.read_to_end() == b""
 
 
+async def test_a_peer_that_closes_but_keeps_tcp_open_is_dropped_after_the_close_timeout() -> None:
+    async with RawServer() as server:
+        socket, peer = await connected(server, close_timeout_s=0.1)
+        peer.write(frame(TEXT, b"bye") + close_frame(1001, "going away"))
+        assert await peer.read_close_code() == 1001  # our echo; TCP stays open
+        assert await all_messages(socket) == ["bye"]
+        assert socket.aborted_reason == "the service did not close the connection"
+        assert (socket.close_code, socket.close_reason) == (1001, "going away")
+        assert await peer.read_to_end() == b""
+
+
 # --- 5. pings ----------------------------------------------------------------------------
 
 
@@ -538,6 +549,25 @@ async def test_close_completes_the_closing_handshake() -> None:
         assert not socket.is_open
         await socket.close()  # idempotent
         assert await settled(code) == 1000
+
+
+async def test_close_completes_while_many_messages_lie_unread() -> None:
+    # Past the unread-message limit the socket stops reading; closing must read again,
+    # or it would never see the peer's answer and abort.
+    unread = [frame(BINARY, bytes([n % 256]) * 160) for n in range(1000)]
+    async with RawServer() as server:
+        socket, peer = await connected(server, close_timeout_s=BOUND_S)
+        peer.write(b"".join(unread))
+        closing = asyncio.create_task(socket.close())
+        assert await peer.read_close_code() == 1000
+        peer.write(close_frame(1000))
+        peer.writer.close()
+        async with asyncio.timeout(BOUND_S - 1):
+            await closing
+        assert socket.aborted_reason is None
+        assert socket.close_code == 1000
+        received = await all_messages(socket)
+        assert received == [bytes([n % 256]) * 160 for n in range(1000)]
 
 
 async def test_close_returns_within_the_timeout_when_the_peer_never_answers() -> None:

@@ -197,6 +197,11 @@ class AgentSocket(asyncio.Protocol):
         if self._protocol.state is State.OPEN:
             self._protocol.send_close(1000)
             self._write()
+        if self._reading_paused and not self._lost.done():
+            # The service's answer lies behind the unread messages: read on, to the end.
+            self._reading_paused = False
+            assert self._transport is not None
+            self._transport.resume_reading()
         if not await self.wait_closed(self._close_timeout_s):
             self.abort("the service did not close the connection")
             await asyncio.shield(self._lost)
@@ -243,7 +248,11 @@ class AgentSocket(asyncio.Protocol):
             self._opened.set_exception(protocol.handshake_exc)  # no valid response at all
         if self._inbox:
             self._wake()
-            if not self._reading_paused and len(self._inbox) >= _INBOX_HIGH:
+            if (
+                not self._reading_paused
+                and len(self._inbox) >= _INBOX_HIGH
+                and protocol.state is State.OPEN  # closing: read to the end (see `close`)
+            ):
                 self._reading_paused = True
                 assert self._transport is not None
                 self._transport.pause_reading()
