@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Final, cast
 
 from websockets.client import ClientProtocol
-from websockets.exceptions import InvalidHandshake
+from websockets.exceptions import InvalidHandshake, InvalidURI
 from websockets.frames import Frame, Opcode
 from websockets.http11 import USER_AGENT
 from websockets.protocol import State
@@ -33,12 +33,18 @@ logger = logging.getLogger(__name__)
 CLOSE_TIMEOUT_S: Final = 5.0
 """After a close frame, how long the service has to close TCP before we drop it."""
 PING_INTERVAL_S: Final = 20.0
+"""How long after the handshake, or after the last pong, we send a ping."""
 PING_TIMEOUT_S: Final = 20.0
 """A pong that takes longer than this means the connection is dead."""
 MAX_WRITE_BUFFER_BYTES: Final = 1 << 20
 """Unsent bytes at which the service counts as gone (2 min of caller audio)."""
 _INBOX_HIGH, _INBOX_LOW = 256, 32
 """Stop reading the socket at this many unread messages; read again below the low mark."""
+
+
+class _Failed(Exception):
+    """We failed the connection while handling a frame: drop the frames after it."""
+
 
 Message = str | bytes
 """A whole text (decoded) or binary message."""
@@ -53,9 +59,22 @@ class AgentSocket(asyncio.Protocol):
     sees the end). `close_code` and `close_reason` describe the end once it happened.
     """
 
-    def __init__(self, protocol: ClientProtocol, headers: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        protocol: ClientProtocol,
+        headers: Mapping[str, str],
+        *,
+        ping_interval_s: float = PING_INTERVAL_S,
+        ping_timeout_s: float = PING_TIMEOUT_S,
+        close_timeout_s: float = CLOSE_TIMEOUT_S,
+        max_write_buffer_bytes: int = MAX_WRITE_BUFFER_BYTES,
+    ) -> None:
         self._protocol = protocol
         self._headers = headers
+        self._ping_interval_s = ping_interval_s
+        self._ping_timeout_s = ping_timeout_s
+        self._close_timeout_s = close_timeout_s
+        self._max_write_buffer_bytes = max_write_buffer_bytes
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._opened: asyncio.Future[None] = self._loop.create_future()
@@ -68,20 +87,42 @@ class AgentSocket(asyncio.Protocol):
         self._fragmented: Opcode | None = None
         self._close_timer: asyncio.TimerHandle | None = None
         self._ping_timer: asyncio.TimerHandle | None = None
-        self._ping_sent_at: float | None = None
+        """The next ping, or while a pong is awaited, the abort for want of it."""
+        self._pong_awaited = False
         self.aborted_reason: str | None = None
         """Why we dropped the connection without a closing handshake, if we did."""
 
     @classmethod
-    async def open(cls, url: str, *, headers: Mapping[str, str], max_size: int) -> AgentSocket:
+    async def open(
+        cls,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        max_size: int,
+        ping_interval_s: float = PING_INTERVAL_S,
+        ping_timeout_s: float = PING_TIMEOUT_S,
+        close_timeout_s: float = CLOSE_TIMEOUT_S,
+        max_write_buffer_bytes: int = MAX_WRITE_BUFFER_BYTES,
+    ) -> AgentSocket:
         """Connect and complete the opening handshake (bound it with a timeout).
 
         Raises `InvalidURI`, `OSError` (DNS, TCP, TLS) or `InvalidHandshake`
-        (`InvalidStatus` when the service answers with an HTTP error).
+        (`InvalidStatus` when the service answers with an HTTP error). The keyword
+        timeouts and limit default to this module's constants of the same names.
         """
-        uri = parse_uri(url)
+        try:
+            uri = parse_uri(url)
+        except ValueError as error:  # urllib's own complaints: a bad port, a bad IPv6 host
+            raise InvalidURI(url, str(error)) from None
         protocol = ClientProtocol(uri, max_size=max_size)
-        socket = cls(protocol, headers)
+        socket = cls(
+            protocol,
+            headers,
+            ping_interval_s=ping_interval_s,
+            ping_timeout_s=ping_timeout_s,
+            close_timeout_s=close_timeout_s,
+            max_write_buffer_bytes=max_write_buffer_bytes,
+        )
         context = ssl.create_default_context() if uri.secure else None
         transport, _ = await socket._loop.create_connection(
             lambda: socket,
@@ -95,7 +136,8 @@ class AgentSocket(asyncio.Protocol):
         except BaseException:
             transport.abort()
             raise
-        socket._ping_timer = socket._loop.call_later(PING_INTERVAL_S, socket._ping)
+        if not socket._lost.done():  # else nothing is left to cancel the timer
+            socket._ping_timer = socket._loop.call_later(ping_interval_s, socket._ping)
         return socket
 
     # --- the application's side ------------------------------------------------------
@@ -165,11 +207,16 @@ class AgentSocket(asyncio.Protocol):
         return True
 
     async def close(self) -> None:
-        """Closing handshake (code 1000), bounded by `CLOSE_TIMEOUT_S`. Idempotent."""
+        """Closing handshake (code 1000), bounded by the close timeout. Idempotent."""
         if self._protocol.state is State.OPEN:
             self._protocol.send_close(1000)
             self._write()
-        if not await self.wait_closed(CLOSE_TIMEOUT_S):
+        if self._reading_paused and not self._lost.done():
+            # The service's answer lies behind the unread messages: read on, to the end.
+            self._reading_paused = False
+            assert self._transport is not None
+            self._transport.resume_reading()
+        if not await self.wait_closed(self._close_timeout_s):
             self.abort("the service did not close the connection")
             await asyncio.shield(self._lost)
 
@@ -179,6 +226,10 @@ class AgentSocket(asyncio.Protocol):
             if self.aborted_reason is None:
                 self.aborted_reason = reason
             self._transport.abort()
+            # Nothing more will be read: the protocol is CLOSED (close code 1006) now, so
+            # sends stop at once instead of writing to a dead transport (which asyncio
+            # logs, once per write) until the loop delivers `connection_lost`.
+            self._protocol.receive_eof()
 
     # --- the event loop's side -------------------------------------------------------
 
@@ -195,20 +246,27 @@ class AgentSocket(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         protocol = self._protocol
         protocol.receive_data(data)
-        for event in protocol.events_received():
-            if type(event) is Frame:
-                self._on_frame(event)
-            elif not self._opened.done():  # the handshake's response
-                if protocol.handshake_exc is None:
-                    self._opened.set_result(None)
-                else:
-                    self._opened.set_exception(protocol.handshake_exc)
+        try:
+            for event in protocol.events_received():
+                if type(event) is Frame:
+                    self._on_frame(event)
+                elif not self._opened.done():  # the handshake's response
+                    if protocol.handshake_exc is None:
+                        self._opened.set_result(None)
+                    else:
+                        self._opened.set_exception(protocol.handshake_exc)
+        except _Failed:
+            pass  # the frames parsed after the failing one are not delivered
         self._write()
         if not self._opened.done() and protocol.handshake_exc is not None:
             self._opened.set_exception(protocol.handshake_exc)  # no valid response at all
         if self._inbox:
             self._wake()
-            if not self._reading_paused and len(self._inbox) >= _INBOX_HIGH:
+            if (
+                not self._reading_paused
+                and len(self._inbox) >= _INBOX_HIGH
+                and protocol.state is State.OPEN  # closing: read to the end (see `close`)
+            ):
                 self._reading_paused = True
                 assert self._transport is not None
                 self._transport.pause_reading()
@@ -253,7 +311,7 @@ class AgentSocket(asyncio.Protocol):
                 self._deliver(self._fragmented, b"".join(self._fragments))
                 self._fragmented, self._fragments = None, []
         elif opcode is Opcode.PONG:
-            self._ping_sent_at = None
+            self._on_pong()
         # PING (answered by the protocol) and CLOSE (the closing handshake) need nothing.
 
     def _deliver(self, opcode: Opcode, data: bytes) -> None:
@@ -263,7 +321,10 @@ class AgentSocket(asyncio.Protocol):
         try:
             self._inbox.append(data.decode())
         except UnicodeDecodeError as error:
+            # RFC 6455 7.1.7: once failed, process no more data (the protocol drops what
+            # it has not parsed yet; `_Failed` skips the frames it had).
             self._protocol.fail(1007, f"invalid UTF-8 at position {error.start}")
+            raise _Failed from None
 
     def _write(self) -> None:
         transport = self._transport
@@ -280,10 +341,12 @@ class AgentSocket(asyncio.Protocol):
                 transport.close()
         if self._protocol.close_expected() and self._close_timer is None:
             self._close_timer = self._loop.call_later(
-                CLOSE_TIMEOUT_S, self.abort, "the service did not close the connection"
+                self._close_timeout_s, self.abort, "the service did not close the connection"
             )
-        if self._writing_paused and transport.get_write_buffer_size() > MAX_WRITE_BUFFER_BYTES:
-            self.abort(f"the service stopped reading ({MAX_WRITE_BUFFER_BYTES} bytes unsent)")
+        if self._writing_paused:
+            unsent = transport.get_write_buffer_size()
+            if unsent > self._max_write_buffer_bytes:
+                self.abort(f"the service stopped reading ({unsent} bytes unsent)")
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -291,16 +354,22 @@ class AgentSocket(asyncio.Protocol):
             waiter.set_result(None)
 
     def _ping(self) -> None:
-        now = self._loop.time()
-        if self._ping_sent_at is not None and now - self._ping_sent_at >= PING_TIMEOUT_S:
-            self.abort(f"no pong within {PING_TIMEOUT_S:.0f} s")
-            return
         if self._protocol.state is State.OPEN:
-            if self._ping_sent_at is None:
-                self._protocol.send_ping(os.urandom(4))
-                self._ping_sent_at = now
-                self._write()
-            self._ping_timer = self._loop.call_later(PING_INTERVAL_S, self._ping)
+            self._protocol.send_ping(os.urandom(4))
+            self._pong_awaited = True
+            self._ping_timer = self._loop.call_later(self._ping_timeout_s, self._pong_overdue)
+            self._write()
+
+    def _on_pong(self) -> None:
+        # Any pong while one is awaited shows the service alive, whatever its payload.
+        if self._pong_awaited:
+            self._pong_awaited = False
+            if self._ping_timer is not None:
+                self._ping_timer.cancel()
+            self._ping_timer = self._loop.call_later(self._ping_interval_s, self._ping)
+
+    def _pong_overdue(self) -> None:
+        self.abort(f"no pong within {self._ping_timeout_s:g} s")
 
 
 __all__ = ["AgentSocket", "Message"]
