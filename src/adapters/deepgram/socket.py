@@ -6,9 +6,10 @@ receive assembler and an async context manager plus a drain per send. A call mov
 about 100 messages a second over this socket, so this client does the I/O itself:
 frames are parsed as bytes arrive and whole messages queue for the one reader, which is
 woken once per read however many arrived; a send is written at once. The library still
-does everything WebSocket: the handshake and its checks, framing, masking, UTF-8, size
-limits, ping/pong and the closing handshake. See docs/decisions.md ("The Deepgram
-socket on sans-I/O") for the measurements.
+does the WebSocket protocol: the handshake and its checks, framing, masking, size
+limits, answering pings and the closing handshake; this module adds what its asyncio
+client would: UTF-8 checks of text messages, our own pings, timeouts and flow control.
+See docs/decisions.md ("The Deepgram socket on sans-I/O") for the measurements.
 """
 
 from __future__ import annotations
