@@ -303,6 +303,18 @@ class Handwritten(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport: Any = transport
 
+    def take_head(self, data: bytes) -> str | None:
+        """Buffer `data`; the HTTP head, once whole (None before, and once open)."""
+        self.buffer += data
+        if self.is_open:
+            return None
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        head = bytes(self.buffer[:end]).decode()
+        del self.buffer[: end + 4]
+        return head
+
     def frames(self) -> list[tuple[int, bytes]]:
         buffer, out = self.buffer, []
         while len(buffer) >= 2:
@@ -350,13 +362,8 @@ def serve_handwritten(port: int, upstream_port: int) -> Coroutine[Any, Any, None
 
     class Caller(Handwritten):
         def data_received(self, data: bytes) -> None:
-            self.buffer += data
-            if not self.is_open:
-                end = self.buffer.find(b"\r\n\r\n")
-                if end < 0:
-                    return
-                head = bytes(self.buffer[:end]).decode()
-                del self.buffer[: end + 4]
+            head = self.take_head(data)
+            if head is not None:
                 key = next(
                     line.split(":", 1)[1].strip()
                     for line in head.split("\r\n")
@@ -374,6 +381,8 @@ def serve_handwritten(port: int, upstream_port: int) -> Coroutine[Any, Any, None
                 self.connecting = loop.create_task(
                     loop.create_connection(lambda: agent, "127.0.0.1", upstream_port)
                 )
+            if not self.is_open:
+                return  # the head is not whole yet
             for opcode, payload in self.frames():
                 if opcode == 1 and self.peer is not None:
                     self.peer.send(2, media_audio(payload), True)
@@ -388,15 +397,12 @@ def serve_handwritten(port: int, upstream_port: int) -> Coroutine[Any, Any, None
             )
 
         def data_received(self, data: bytes) -> None:
-            self.buffer += data
-            if not self.is_open:
-                end = self.buffer.find(b"\r\n\r\n")
-                if end < 0:
-                    return
-                del self.buffer[: end + 4]
+            if self.take_head(data) is not None:
                 self.is_open = True
                 for frame in self.pending:
                     self.transport.write(frame)
+            if not self.is_open:
+                return  # the head is not whole yet
             for opcode, payload in self.frames():
                 if opcode == 2:
                     self.on_message(self, opcode, payload)

@@ -15,7 +15,6 @@ from application.ports.voice import (
     AgentAudioDone,
     AgentEvent,
     AgentFailed,
-    AgentProfile,
     AgentReady,
     AgentStartedSpeaking,
     AgentUnavailable,
@@ -23,6 +22,7 @@ from application.ports.voice import (
     Transcript,
     UserStartedSpeaking,
 )
+from tests.support.agent_profile import a_profile
 from tests.support.deepgram_emulator import (
     CallFunction,
     DeepgramEmulator,
@@ -37,18 +37,6 @@ from tests.support.deepgram_emulator import (
 )
 
 KEY = "test-key-123"
-
-
-def a_profile(greeting: str | None = None) -> AgentProfile:
-    return AgentProfile(
-        prompt="You are a receptionist.",
-        greeting=greeting,
-        listen_model="flux-general-en",
-        think_provider="open_ai",
-        think_model="gpt-4o-mini",
-        speak_model="aura-2-thalia-en",
-        tools=[],
-    )
 
 
 async def next_event(events: AsyncIterator[AgentEvent]) -> AgentEvent:

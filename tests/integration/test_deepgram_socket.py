@@ -22,7 +22,8 @@ from websockets.http11 import Request, Response
 
 from adapters.deepgram import DeepgramAgentConnection, DeepgramVoiceAgent
 from adapters.deepgram.socket import AgentSocket, Message
-from application.ports.voice import AgentFailed, AgentProfile, AgentReady, AgentUnavailable
+from application.ports.voice import AgentFailed, AgentReady, AgentUnavailable
+from tests.support.agent_profile import a_profile
 from tests.support.raw_websocket import (
     BINARY,
     BOUND_S,
@@ -151,14 +152,22 @@ async def test_a_refused_connect_is_unavailable_naming_the_status_never_the_key(
 )
 async def test_a_peer_closing_mid_handshake_raises_instead_of_hanging(answer: bytes) -> None:
     async with RawServer() as server:
-        opening = asyncio.create_task(open_socket(server.url))
-        peer = await server.peer()
-        await peer.read_request()
-        peer.write(answer)
+        await answer_the_handshake(server, answer, hang_up=True)
+
+
+async def answer_the_handshake(server: RawServer, answer: bytes, *, hang_up: bool) -> Peer:
+    """Open a socket to `server`, which answers `answer` (then hangs up if told to);
+    the opening must fail with `InvalidHandshake` within the bound."""
+    opening = asyncio.create_task(open_socket(server.url))
+    peer = await server.peer()
+    await peer.read_request()
+    peer.write(answer)
+    if hang_up:
         peer.writer.close()
-        async with asyncio.timeout(BOUND_S):
-            with pytest.raises(InvalidHandshake):
-                await opening
+    async with asyncio.timeout(BOUND_S):
+        with pytest.raises(InvalidHandshake):
+            await opening
+    return peer
 
 
 @pytest.mark.parametrize(
@@ -174,13 +183,7 @@ async def test_a_peer_closing_mid_handshake_raises_instead_of_hanging(answer: by
 )
 async def test_a_garbage_answer_raises_at_once_while_the_peer_stays(answer: bytes) -> None:
     async with RawServer() as server:
-        opening = asyncio.create_task(open_socket(server.url))
-        peer = await server.peer()
-        await peer.read_request()
-        peer.write(answer)
-        async with asyncio.timeout(BOUND_S):
-            with pytest.raises(InvalidHandshake):
-                await opening
+        peer = await answer_the_handshake(server, answer, hang_up=False)
         assert await peer.read_to_end() == b""  # and we hung up
 
 
@@ -217,14 +220,7 @@ async def test_any_answer_then_a_hang_up_ends_the_opening_with_invalid_handshake
     answer: bytes,
 ) -> None:
     async with RawServer() as server:
-        opening = asyncio.create_task(open_socket(server.url))
-        peer = await server.peer()
-        await peer.read_request()
-        peer.write(answer)
-        peer.writer.close()
-        async with asyncio.timeout(BOUND_S):
-            with pytest.raises(InvalidHandshake):
-                await opening
+        await answer_the_handshake(server, answer, hang_up=True)
 
 
 @pytest.mark.parametrize(
@@ -531,18 +527,6 @@ async def test_a_peer_dropping_tcp_ends_the_messages_with_1006(how: str) -> None
 
 
 # --- 9. the agent connection once its socket has ended -----------------------------------
-
-
-def a_profile() -> AgentProfile:
-    return AgentProfile(
-        prompt="You are a receptionist.",
-        greeting=None,
-        listen_model="flux-general-en",
-        think_provider="open_ai",
-        think_model="gpt-4o-mini",
-        speak_model="aura-2-thalia-en",
-        tools=[],
-    )
 
 
 async def sends_do_nothing(connection: DeepgramAgentConnection) -> None:

@@ -354,13 +354,18 @@ async def test_a_goodbye_that_never_plays_ends_the_call_after_the_goodbye_timeou
         assert rig.leg.closed
 
 
+async def goodbye_played_then_end_call(rig: Rig) -> None:
+    """The agent says goodbye, it plays, and only then does the agent ask to end the call."""
+    rig.agent.emit(Transcript("assistant", "Goodbye!"), AgentAudio(b"bye"), AgentAudioDone())
+    await rig.leg.wait_for_mark(1)
+    rig.leg.play_out()
+    rig.agent.emit(ToolCallRequested("fc-20", "end_call", "{}"))
+
+
 async def test_a_goodbye_said_before_end_call_hangs_up_once_the_grace_passes_in_silence() -> None:
     limits = dataclasses.replace(FAST, goodbye_timeout_s=30, goodbye_grace_s=0.05)
     async with running_session(limits=limits) as rig:
-        rig.agent.emit(Transcript("assistant", "Goodbye!"), AgentAudio(b"bye"), AgentAudioDone())
-        await rig.leg.wait_for_mark(1)
-        rig.leg.play_out()
-        rig.agent.emit(ToolCallRequested("fc-20", "end_call", "{}"))
+        await goodbye_played_then_end_call(rig)
         call = await rig.finished()  # within 3 s: not after the 30 s goodbye timeout
         assert (call.next_step, call.end_reason) == (NextStep.HANG_UP, EndReason.AGENT_ENDED)
         assert rig.leg.closed
@@ -369,10 +374,7 @@ async def test_a_goodbye_said_before_end_call_hangs_up_once_the_grace_passes_in_
 async def test_a_goodbye_said_before_end_call_still_waits_for_a_turn_started_in_the_grace() -> None:
     limits = dataclasses.replace(FAST, goodbye_timeout_s=30, goodbye_grace_s=30)
     async with running_session(limits=limits) as rig:
-        rig.agent.emit(Transcript("assistant", "Goodbye!"), AgentAudio(b"bye"), AgentAudioDone())
-        await rig.leg.wait_for_mark(1)
-        rig.leg.play_out()
-        rig.agent.emit(ToolCallRequested("fc-21", "end_call", "{}"))
+        await goodbye_played_then_end_call(rig)
         await rig.agent.wait_for_tool_results(1)
         rig.agent.emit(AgentAudio(b"have a nice day"), AgentAudioDone())
         await rig.leg.wait_for_mark(2)
