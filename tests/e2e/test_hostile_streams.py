@@ -24,7 +24,6 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tests.e2e.phone_fixtures import DEEPGRAM_KEY, TWILIO_TOKEN
 from tests.e2e.server_process import SAMPLE_FRONT_DESK, server_process
-from tests.e2e.test_metrics import sample
 from tests.support.deepgram_emulator import (
     CallFunction,
     DeepgramEmulator,
@@ -33,6 +32,7 @@ from tests.support.deepgram_emulator import (
     Script,
     WaitForClose,
 )
+from tests.support.metrics_text import sample
 from tests.support.twilio_simulator import SIGNATURE_HEADER, new_call, new_sid, sign
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 
 import pytest
 from tests.e2e.phone_fixtures import phone_line
@@ -16,22 +15,13 @@ from tests.support.deepgram_emulator import (
     UserSays,
     WaitForClose,
 )
+from tests.support.metrics_text import sample
 from tests.support.twilio_simulator import new_call
 
 
 @pytest.fixture
 def engine_name() -> str:
     return "postgres"
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    selector = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    pattern = (
-        re.escape(name) + (r"\{" + re.escape(selector) + r"\}" if selector else "") + r" (\S+)"
-    )
-    match = re.search(r"^" + pattern + "$", text, re.MULTILINE)
-    assert match, f"{name}{{{selector}}} not in /metrics"
-    return float(match.group(1))
 
 
 async def test_a_finished_call_shows_in_the_metrics(database_url: str) -> None:

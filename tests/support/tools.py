@@ -1,13 +1,16 @@
 """The receptionist's tools wired to the real scheduling use cases, for tests.
 
 The same wiring the composition root does, over whatever unit of work the test brings:
-the in-memory fake or a SQL one.
+the in-memory fake or a SQL one; and the bits tool tests share (a caller's context, a
+booking's arguments).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from application.ports import Clock, UnitOfWorkFactory
-from application.receptionist.tools import ReceptionistTools
+from application.receptionist.tools import CallContext, ReceptionistTools
 from application.scheduling import (
     BookAppointmentHandler,
     CancelAppointmentHandler,
@@ -16,7 +19,12 @@ from application.scheduling import (
     GetAppointmentHandler,
     RescheduleAppointmentHandler,
 )
-from domain.scheduling import Practice
+from domain.scheduling import PhoneNumber, Practice
+from tests.support.clock import FixedClock
+from tests.support.fakes import InMemoryStore, fake_unit_of_work_factory
+from tests.support.practice import MONDAY, NOW, make_practice, slot_at
+
+CALLER = "+14155550123"
 
 
 def wired_tools(practice: Practice, uow: UnitOfWorkFactory, clock: Clock) -> ReceptionistTools:
@@ -30,3 +38,25 @@ def wired_tools(practice: Practice, uow: UnitOfWorkFactory, clock: Clock) -> Rec
         reschedule_appointment=RescheduleAppointmentHandler(practice, uow, clock),
         cancel_appointment=CancelAppointmentHandler(uow, clock),
     )
+
+
+def make_tools(
+    store: InMemoryStore, practice: Practice | None = None, uow: Any = None
+) -> ReceptionistTools:
+    practice = practice or make_practice()
+    uow = uow or fake_unit_of_work_factory(store)
+    clock = FixedClock(NOW)
+    return wired_tools(practice, uow, clock)
+
+
+def context(phone: str | None = CALLER) -> CallContext:
+    return CallContext(call_sid="CA1", caller_phone=PhoneNumber(phone) if phone else None)
+
+
+def booking(hour: int = 10, name: str = "Ada Lovelace", **more: str) -> dict[str, str]:
+    return {
+        "slot_id": slot_at("dr-lee", MONDAY, hour),
+        "service": "cleaning",
+        "patient_name": name,
+        **more,
+    }

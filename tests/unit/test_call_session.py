@@ -38,41 +38,15 @@ from domain.scheduling import AppointmentStatus, PhoneNumber, Practice
 from tests.support.clock import FixedClock
 from tests.support.fakes import InMemoryStore, fake_unit_of_work_factory
 from tests.support.practice import MONDAY, NOW, make_practice, slot_at
-from tests.support.tools import wired_tools
+from tests.support.session_parts import (
+    CALLER,
+    FAST,
+    SID,
+    GatedTools,
+    live_call,
+)
+from tests.support.tools import make_tools
 from tests.support.voice_fakes import FakeAgentConnection, FakeCallLeg, FakeVoiceAgent
-
-SID = "CA" + "0" * 32
-CALLER = "+14155550123"
-FAST = SessionLimits(goodbye_timeout_s=2, tool_timeout_s=2, tool_drain_timeout_s=2, max_call_s=5)
-
-
-def receptionist_tools(practice: Practice, store: InMemoryStore) -> ReceptionistTools:
-    uow, clock = fake_unit_of_work_factory(store), FixedClock(NOW)
-    return wired_tools(practice, uow, clock)
-
-
-class GatedTools:
-    """The real tools, plus `wait_for_gate` (blocks until the test opens the gate, then
-    books with the real tools) and `explode` (raises as a buggy tool would)."""
-
-    def __init__(self, real: ReceptionistTools) -> None:
-        self.real = real
-        self.gate = asyncio.Event()
-        self.entered = asyncio.Event()
-        self.cancelled = False
-
-    async def invoke(self, name: str, arguments: str, context: CallContext) -> ToolOutcome:
-        if name == "explode":
-            raise RuntimeError("a bug in a tool")
-        if name == "wait_for_gate":
-            self.entered.set()
-            try:
-                await self.gate.wait()
-            except asyncio.CancelledError:
-                self.cancelled = True
-                raise
-            return await self.real.invoke("book_appointment", arguments, context)
-        return await self.real.invoke(name, arguments, context)
 
 
 @dataclasses.dataclass
@@ -93,17 +67,6 @@ class Rig:
         return self.store.calls[SID]
 
 
-def live_call() -> Call:
-    """The call a session runs: answered, from `CALLER`."""
-    return Call(
-        sid=SID,
-        from_number=CALLER,
-        to_number="+12125550100",
-        started_at=NOW,
-        status=CallStatus.IN_PROGRESS,
-    )
-
-
 @asynccontextmanager
 async def running_session(
     *,
@@ -120,7 +83,7 @@ async def running_session(
     call = live_call()
     store.calls[SID] = copy.deepcopy(call)
     leg, agent = FakeCallLeg(SID), FakeAgentConnection()
-    tools = GatedTools(receptionist_tools(practice, store))
+    tools = GatedTools(make_tools(store, practice))
     session = CallSession(
         call=call,
         leg=leg,

@@ -43,15 +43,15 @@ from domain.scheduling import PhoneNumber
 from tests.support.clock import FixedClock
 from tests.support.fakes import FakeUnitOfWork, InMemoryStore
 from tests.support.practice import NOW, make_practice
-from tests.support.voice_fakes import FakeAgentConnection, FakeCallLeg
-from tests.unit.test_call_session import (
+from tests.support.session_parts import (
     CALLER,
     FAST,
     SID,
     GatedTools,
     live_call,
-    receptionist_tools,
 )
+from tests.support.tools import make_tools
+from tests.support.voice_fakes import FakeAgentConnection, FakeCallLeg
 
 BOUND_S = 5.0
 """No scenario may take longer than this, however it ends."""
@@ -357,7 +357,7 @@ async def test_a_session_under_any_event_order_ends_cleanly_and_consistently(
         call=call,
         leg=leg,
         agent=agent,
-        tools=GatedTools(receptionist_tools(practice, store)),
+        tools=GatedTools(make_tools(store, practice)),
         context=CallContext(call_sid=SID, caller_phone=PhoneNumber(CALLER)),
         uow=lambda: _SavesCounted(store, saved),
         clock=FixedClock(NOW),

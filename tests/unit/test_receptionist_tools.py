@@ -14,27 +14,12 @@ from application.ports import UnitOfWork
 from application.receptionist.tool_arguments import ARGUMENT_TYPES, tool_catalogue
 from application.receptionist.tools import CallContext, ReceptionistTools
 from domain.calls import NextStep
-from domain.scheduling import AppointmentStatus, PhoneNumber, Practice
-from tests.support.clock import FixedClock
-from tests.support.fakes import InMemoryStore, fake_unit_of_work_factory
-from tests.support.practice import MONDAY, NOW, make_practice, slot_at
-from tests.support.tools import wired_tools
+from domain.scheduling import AppointmentStatus
+from tests.support.fakes import InMemoryStore
+from tests.support.practice import MONDAY, make_practice, slot_at
+from tests.support.tools import CALLER, booking, context, make_tools
 
-CALLER = "+14155550123"
 OTHER = "+14155550199"
-
-
-def make_tools(
-    store: InMemoryStore, practice: Practice | None = None, uow: Any = None
-) -> ReceptionistTools:
-    practice = practice or make_practice()
-    uow = uow or fake_unit_of_work_factory(store)
-    clock = FixedClock(NOW)
-    return wired_tools(practice, uow, clock)
-
-
-def context(phone: str | None = CALLER) -> CallContext:
-    return CallContext(call_sid="CA1", caller_phone=PhoneNumber(phone) if phone else None)
 
 
 async def call(
@@ -45,15 +30,6 @@ async def call(
     body: dict[str, Any] = json.loads(outcome.content)
     assert outcome.outcome == ("ok" if body["ok"] else body["error"])
     return body
-
-
-def booking(hour: int = 10, name: str = "Ada Lovelace", **more: str) -> dict[str, str]:
-    return {
-        "slot_id": slot_at("dr-lee", MONDAY, hour),
-        "service": "cleaning",
-        "patient_name": name,
-        **more,
-    }
 
 
 @pytest.fixture

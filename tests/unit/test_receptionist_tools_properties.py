@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from application.receptionist.tool_arguments import ARGUMENT_TYPES, BookAppointment
 from tests.support.fakes import InMemoryStore
-from tests.unit.test_receptionist_tools import booking, context, make_tools
+from tests.support.tools import booking, context, make_tools
 
 MAX_RESULT_CHARS = 1000
 """A result is read by the model on every turn after: it must stay short."""
