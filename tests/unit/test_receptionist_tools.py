@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from application.ports import UnitOfWork
 from application.receptionist.tool_arguments import ARGUMENT_TYPES, tool_catalogue
 from application.receptionist.tools import CallContext, ReceptionistTools
 from domain.calls import NextStep
-from domain.scheduling import AppointmentStatus
+from domain.scheduling import AppointmentStatus, OpenInterval, Weekday
 from tests.support.fakes import InMemoryStore
 from tests.support.practice import MONDAY, make_practice, slot_at
 from tests.support.tools import CALLER, booking, context, make_tools
@@ -70,6 +71,23 @@ async def test_check_available_slots_filters_by_provider_and_part_of_day(
     body = await call(tools, "check_available_slots", arguments, context())
     assert body["slots"]
     assert all(s["provider"] == "Dr. Kim" and " PM" in s["time"] for s in body["slots"])
+
+
+async def test_a_part_of_day_open_only_late_in_the_search_is_still_found(
+    store: InMemoryStore,
+) -> None:
+    # Evenings are open on Friday only, after four weekdays of daytime slots every 5
+    # minutes (over 370 of them): the filter must apply before the result is cut.
+    base = make_practice()
+    friday_hours = (OpenInterval(time(9), time(17)), OpenInterval(time(18), time(20)))
+    hours = {**base.hours, Weekday.FRIDAY: friday_hours}
+    practice = dataclasses.replace(base, hours=hours, slot_step=timedelta(minutes=5))
+    tools = make_tools(store, practice)
+    arguments = {"service": "checkup", "date": "2026-11-23", "part_of_day": "evening"}
+    body = await call(tools, "check_available_slots", arguments, context())
+    assert [s["time"] for s in body["slots"]] == [
+        f"Friday, November 27 at {t} PM" for t in ("6", "6:05", "6:10", "6:15", "6:20", "6:25")
+    ]
 
 
 async def test_book_appointment_books_under_the_callers_number(

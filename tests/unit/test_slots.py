@@ -145,6 +145,34 @@ def test_limit_caps_the_result() -> None:
     assert len(slots(practice(), end=NOW + timedelta(days=5), limit=3)) == 3
 
 
+@pytest.mark.parametrize(
+    "window",
+    [
+        (time(10), time(11)),
+        (time(10, 10), time(11, 40)),  # off the grid: the first start rounds up
+        (time(0), time(9)),  # nothing: before opening
+        (time(11, 30), time(23, 59)),
+    ],
+)
+def test_a_window_of_local_times_keeps_the_slots_starting_in_it(window: tuple[time, time]) -> None:
+    p = practice(hours=every_day(time(9), time(12)))
+    end = NOW + timedelta(days=5)
+    everything = slots(p, provider=None, end=end, limit=1000)
+    inside = [s for s in everything if window[0] <= s.start.astimezone(NEW_YORK).time() < window[1]]
+    assert slots(p, provider=None, end=end, limit=1000, local_times=window) == inside
+    assert slots(p, provider=None, end=end, limit=3, local_times=window) == inside[:3]
+
+
+def test_a_window_of_local_times_holds_across_the_spring_clock_change() -> None:
+    sunday = date(2027, 3, 14)  # NY springs forward at 02:00
+    p = practice(hours=every_day(time(1), time(4)), booking_horizon=timedelta(days=300))
+    now = ny(sunday, 0)
+    found = slots(
+        p, now=now, start=now, end=now + timedelta(hours=6), local_times=(time(1, 30), time(3, 30))
+    )
+    assert [s.start.astimezone(NEW_YORK).time() for s in found] == [time(1, 30), time(3)]
+
+
 def test_local_opening_time_keeps_across_the_autumn_clock_change() -> None:
     before, after = date(2026, 10, 26), date(2026, 11, 2)  # NY falls back on 2026-11-01
     now = ny(before, 6)

@@ -204,13 +204,11 @@ class ReceptionistTools:
                 provider_id=parsed.provider,
                 starts_from=start,
                 starts_before=start + timedelta(days=SLOT_SEARCH_DAYS),
-                limit=200,
+                local_times=_PARTS_OF_DAY.get(parsed.part_of_day),  # "any": None
+                limit=SLOTS_OFFERED,
             )
         )
-        if parsed.part_of_day != "any":
-            opens, closes = _PARTS_OF_DAY[parsed.part_of_day]
-            slots = [s for s in slots if opens <= s.start.astimezone(zone).time() < closes]
-        offered = [self._describe_slot(s) for s in slots[:SLOTS_OFFERED]]
+        offered = [self._describe_slot(s) for s in slots]
         if not offered:
             return _ok(
                 slots=[], note=f"Nothing open in the {SLOT_SEARCH_DAYS} days from that date."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 
 from application.ports import Clock, UnitOfWorkFactory
 from domain.scheduling import Practice, Slot, open_slots
@@ -17,6 +17,8 @@ class FindOpenSlots:
     provider_id: str | None = None
     starts_from: datetime | None = None
     starts_before: datetime | None = None
+    local_times: tuple[time, time] | None = None
+    """Only slots starting at a local time (the practice's zone) in [first, second)."""
     limit: int = 20
 
 
@@ -51,4 +53,5 @@ class FindOpenSlotsHandler:
             now=now,
             busy=busy,
             limit=min(command.limit, MAX_SLOTS),
+            local_times=command.local_times,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from domain.scheduling.errors import (
     BeyondHorizon,
@@ -71,26 +71,34 @@ class Busy:
 
 
 def candidate_slots(
-    practice: Practice, provider: Provider, service: Service, day: date
+    practice: Practice,
+    provider: Provider,
+    service: Service,
+    day: date,
+    local_times: tuple[time, time] | None = None,
 ) -> Iterator[Slot]:
-    """Every slot the practice's grid offers `provider` for `service` on local `day`.
+    """Every slot the practice's grid offers `provider` for `service` on local `day`
+    (starting at a local time in [`local_times`) when given).
 
     Starts step by `practice.slot_step` from each opening time; a slot must end by
     closing time. Wall-clock times that do not exist (the spring-forward gap) are
     skipped; ambiguous ones (fall-back) take their first occurrence.
     """
     zone = practice.time_zone
+    earliest, latest = local_times or (time.min, time.max)
     for interval in practice.open_intervals(provider, day):
-        local = datetime.combine(day, interval.opens)
+        local = datetime.combine(day, max(interval.opens, earliest))
+        local += (datetime.combine(day, interval.opens) - local) % practice.slot_step
         closes = datetime.combine(day, interval.closes)
+        until = datetime.combine(day, latest) if latest != time.max else closes
         offset = _steady_utc_offset(local, closes, zone)
         if offset is not None:  # no clock change in the interval: plain arithmetic
-            while local + service.duration <= closes:
+            while local + service.duration <= closes and local < until:
                 start = (local - offset).replace(tzinfo=UTC)
                 yield Slot(provider.id, service.id, start, start + service.duration)
                 local += practice.slot_step
             continue
-        while local + service.duration <= closes:
+        while local + service.duration <= closes and local < until:
             start = local.replace(tzinfo=zone).astimezone(UTC)
             if start.astimezone(zone).replace(tzinfo=None) == local:
                 yield Slot(provider.id, service.id, start, start + service.duration)
@@ -122,8 +130,10 @@ def open_slots(
     now: datetime,
     busy: Iterable[Busy],
     limit: int,
+    local_times: tuple[time, time] | None = None,
 ) -> list[Slot]:
-    """Open slots starting in [start, end), earliest first, at most `limit`.
+    """Open slots starting in [start, end), earliest first, at most `limit`; with
+    `local_times`, only those starting at a local time in [first, second).
 
     Slots in the past, beyond the booking horizon, or overlapping `busy` are left out.
     """
@@ -148,7 +158,7 @@ def open_slots(
         day_slots = [
             slot
             for provider in providers
-            for slot in candidate_slots(practice, provider, service, day)
+            for slot in candidate_slots(practice, provider, service, day, local_times)
             if start <= slot.start < end
             and not _overlaps_any(slot, busy_by_provider.get(provider.id))
         ]
