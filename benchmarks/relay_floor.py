@@ -20,10 +20,15 @@ Variants, from the most library to the least:
   (no task wakes up per message);
 - `handwritten`: hand-written WebSocket framing, relayed inside `data_received`: about
   the least CPython can do per message (no handshake checks, no UTF-8 or size checks:
-  a measuring instrument, not something to serve calls with).
+  a measuring instrument, not something to serve calls with);
+- `picows`: the `picows` library (WebSocket framing in Cython), relayed inside its frame
+  callbacks. Not a dependency of the project: run it with `uv run --with picows`.
+
+Each figure comes with the kernel's part of it (the process's stime).
 
     uv run python -m benchmarks.relay_floor --calls 20 --seconds 5
     uv run python -m benchmarks.relay_floor --calls 100 --variants sansio-callbacks,handwritten
+    uv run --with picows python -m benchmarks.relay_floor --variants handwritten,picows
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -51,11 +57,11 @@ from websockets.server import ServerProtocol
 from websockets.speedups import apply_mask
 from websockets.uri import parse_uri
 
-from benchmarks.calls import free_port, proc_cpu_s
+from benchmarks.calls import CLK_TCK, free_port, proc_cpu_s
 
 FRAME = b"\xff" * 160
 FRAME_S = 0.020
-VARIANTS = ("library", "asgi-sansio", "sansio-tasks", "sansio-callbacks", "handwritten")
+VARIANTS = ("library", "asgi-sansio", "sansio-tasks", "sansio-callbacks", "handwritten", "picows")
 _decoder = msgspec.json.Decoder()
 
 
@@ -91,8 +97,15 @@ async def run_sink(port: int) -> None:
         await asyncio.Future()
 
 
-async def drive(url: str, calls: int, seconds: float, relay_pid: int) -> float:
-    """Run `calls` calls through the relay; its CPU ms per call-second, steady window."""
+def kernel_cpu_s(pid: int) -> float:
+    """stime of `pid` in seconds: the kernel's share (TCP, epoll) of its CPU."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[12]) / CLK_TCK
+
+
+async def drive(url: str, calls: int, seconds: float, relay_pid: int) -> tuple[float, float]:
+    """Run `calls` calls through the relay; its CPU ms per call-second over a steady
+    window, and the kernel's part of that."""
     text = media_text(FRAME)
     started = asyncio.Event()
     stop = asyncio.Event()
@@ -120,12 +133,13 @@ async def drive(url: str, calls: int, seconds: float, relay_pid: int) -> float:
     tasks = [asyncio.create_task(call()) for _ in range(calls)]
     await asyncio.wait_for(started.wait(), 30)
     await asyncio.sleep(1.0)  # let every call settle into its 20 ms rhythm
-    cpu0, t0 = proc_cpu_s(relay_pid), time.monotonic()
+    cpu0, kernel0, t0 = proc_cpu_s(relay_pid), kernel_cpu_s(relay_pid), time.monotonic()
     await asyncio.sleep(seconds)
-    cpu1, t1 = proc_cpu_s(relay_pid), time.monotonic()
+    cpu1, kernel1, t1 = proc_cpu_s(relay_pid), kernel_cpu_s(relay_pid), time.monotonic()
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return (cpu1 - cpu0) * 1000 / ((t1 - t0) * calls)
+    call_seconds = (t1 - t0) * calls
+    return (cpu1 - cpu0) * 1000 / call_seconds, (kernel1 - kernel0) * 1000 / call_seconds
 
 
 # --- relays -----------------------------------------------------------------------------
@@ -418,6 +432,40 @@ def serve_handwritten(port: int, upstream_port: int) -> Coroutine[Any, Any, None
     return main()
 
 
+async def serve_picows(port: int, upstream: str) -> None:
+    """The relay on `picows` (imported here: it is not a dependency of the project)."""
+    from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect, ws_create_server
+
+    class Agent(WSListener):  # type: ignore[misc]
+        def __init__(self, caller: Caller) -> None:
+            self.caller = caller
+
+        def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+            if frame.msg_type == WSMsgType.BINARY and self.caller.transport is not None:
+                text = media_text(frame.get_payload_as_bytes())
+                self.caller.transport.send(WSMsgType.TEXT, text.encode())
+
+    class Caller(WSListener):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.transport: WSTransport | None = None
+            self.agent: WSTransport | None = None
+            self.connecting: asyncio.Task[None] | None = None
+
+        def on_ws_connected(self, transport: WSTransport) -> None:
+            self.transport = transport
+            self.connecting = asyncio.get_running_loop().create_task(self.connect())
+
+        async def connect(self) -> None:
+            self.agent, _ = await ws_connect(lambda: Agent(self), upstream)
+
+        def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+            if frame.msg_type == WSMsgType.TEXT and self.agent is not None:
+                self.agent.send(WSMsgType.BINARY, media_audio(frame.get_payload_as_bytes()))
+
+    await ws_create_server(lambda _request: Caller(), "127.0.0.1", port)
+    await asyncio.Future()
+
+
 def run_relay(variant: str, port: int, sink_port: int) -> None:
     upstream = f"ws://127.0.0.1:{sink_port}/"
     if variant in ("library", "asgi-sansio"):
@@ -427,6 +475,8 @@ def run_relay(variant: str, port: int, sink_port: int) -> None:
         uvicorn.run(app, port=port, loop="uvloop", ws="websockets-sansio", log_level="warning")
     elif variant in ("sansio-tasks", "sansio-callbacks"):
         uvloop.run(serve_sansio(port, upstream, callbacks=variant == "sansio-callbacks"))
+    elif variant == "picows":
+        uvloop.run(serve_picows(port, upstream))
     else:
         uvloop.run(serve_handwritten(port, sink_port))
 
@@ -434,7 +484,7 @@ def run_relay(variant: str, port: int, sink_port: int) -> None:
 # --- main -------------------------------------------------------------------------------
 
 
-def measure(variant: str, calls: int, seconds: float) -> float:
+def measure(variant: str, calls: int, seconds: float) -> tuple[float, float]:
     sink_port, relay_port = free_port(), free_port()
     me = [sys.executable, "-m", "benchmarks.relay_floor"]
     sink = subprocess.Popen([*me, "--serve-sink", str(sink_port)])
@@ -478,12 +528,15 @@ def main() -> None:
         run_relay(variant, int(port), int(sink_port))
         return
     print(f"command: uv run python -m benchmarks.relay_floor {' '.join(sys.argv[1:])}".rstrip())
-    print(f"relay CPU per call-second (ms), {args.calls} calls x {args.seconds:g} s steady:")
+    print(
+        f"relay CPU per call-second (ms), {args.calls} calls x {args.seconds:g} s steady"
+        " (in brackets: the kernel's part, stime):"
+    )
     for variant in args.variants.split(","):
         if variant not in VARIANTS:
             raise SystemExit(f"unknown variant {variant!r}; one of {', '.join(VARIANTS)}")
         figures = [measure(variant, args.calls, args.seconds) for _ in range(args.repeat)]
-        shown = "  ".join(f"{figure:5.2f}" for figure in figures)
+        shown = "  ".join(f"{total:5.2f} ({kernel:4.2f})" for total, kernel in figures)
         print(f"  {variant:<17} {shown}")
 
 
