@@ -77,8 +77,9 @@ def candidate_slots(
     day: date,
     local_times: tuple[time, time] | None = None,
 ) -> Iterator[Slot]:
-    """Every slot the practice's grid offers `provider` for `service` on local `day`
-    (starting at a local time in [`local_times`) when given).
+    """Every slot the practice's grid offers `provider` for `service` on local `day`;
+    with `local_times` (first, second), only those starting at a local time in
+    [first, second).
 
     Starts step by `practice.slot_step` from each opening time; a slot must end by
     closing time. Wall-clock times that do not exist (the spring-forward gap) are
