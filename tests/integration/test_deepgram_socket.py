@@ -90,7 +90,8 @@ async def quiet_loop(caplog: pytest.LogCaptureFixture) -> AsyncIterator[None]:
 # --- 1. the opening handshake ------------------------------------------------------------
 
 
-async def test_the_handshake_carries_the_token_once_and_a_user_agent() -> None:
+@pytest.mark.parametrize("credentials", ["", "user:secret@"])
+async def test_the_handshake_carries_the_token_once_and_a_user_agent(credentials: str) -> None:
     seen: list[Request] = []
 
     def record(_: ServerConnection, request: Request) -> None:
@@ -98,10 +99,11 @@ async def test_the_handshake_carries_the_token_once_and_a_user_agent() -> None:
 
     async with serve(lambda ws: ws.wait_closed(), "127.0.0.1", 0, process_request=record) as server:
         port = next(iter(server.sockets)).getsockname()[1]
-        socket = await open_socket(f"ws://127.0.0.1:{port}/v1/agent/converse")
+        socket = await open_socket(f"ws://{credentials}127.0.0.1:{port}/v1/agent/converse")
         await socket.close()
     [request] = seen
     assert request.path == "/v1/agent/converse"
+    # Credentials in the URL would add a Basic Authorization: the token replaces it.
     assert request.headers.get_all("Authorization") == [f"Token {KEY}"]
     assert "websockets" in request.headers["User-Agent"]
 

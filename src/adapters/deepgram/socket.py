@@ -240,6 +240,8 @@ class AgentSocket(asyncio.Protocol):
         request = protocol.connect()
         request.headers["User-Agent"] = USER_AGENT
         for name, value in self._headers.items():
+            if name in request.headers:  # e.g. Authorization from user:password@ in the URL
+                del request.headers[name]
             request.headers[name] = value
         protocol.send_request(request)
         self._write()
