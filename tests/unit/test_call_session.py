@@ -348,6 +348,23 @@ async def test_a_goodbye_said_before_end_call_still_waits_for_a_turn_started_in_
         assert rig.leg.played == [b"bye", b"have a nice day"]
 
 
+async def test_a_turn_announced_in_the_grace_is_waited_for_even_if_its_audio_is_late() -> None:
+    limits = dataclasses.replace(FAST, goodbye_timeout_s=30, goodbye_grace_s=0.05)
+    async with running_session(limits=limits) as rig:
+        await goodbye_played_then_end_call(rig)
+        await rig.agent.wait_for_tool_results(1)
+        rig.agent.emit(AgentStartedSpeaking(total_latency_s=None))
+        with pytest.raises(TimeoutError):  # the grace passes, and the call goes on
+            async with asyncio.timeout(0.5):
+                await rig.leg.wait_closed()
+        rig.agent.emit(AgentAudio(b"have a nice day"), AgentAudioDone())
+        await rig.leg.wait_for_mark(2)
+        rig.leg.play_out()
+        call = await rig.finished()
+        assert call.end_reason is EndReason.AGENT_ENDED
+        assert rig.leg.played == [b"bye", b"have a nice day"]
+
+
 async def test_a_caller_hang_up_ends_the_session_and_leaves_no_task_behind() -> None:
     before = asyncio.all_tasks()
     async with running_session() as rig:

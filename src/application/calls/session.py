@@ -209,8 +209,10 @@ class CallSession:
                     self._start_tool(event)
                 case AgentAudioDone():
                     await self._mark_turn_done()
-                case AgentStartedSpeaking(latency_s) if latency_s is not None:
-                    self.stats.agent_latencies_s.append(latency_s)
+                case AgentStartedSpeaking(latency_s):
+                    self._turns_started += 1  # its audio may take a while yet
+                    if latency_s is not None:
+                        self.stats.agent_latencies_s.append(latency_s)
                 case AgentReconnected():
                     self.stats.agent_reconnects += 1
                     self._observer.publish(self._call.sid, event)
