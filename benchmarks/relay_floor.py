@@ -12,8 +12,9 @@ Variants, from the most library to the least:
 - `library`: uvicorn's WebSocket (websockets-sansio) under a bare ASGI app, and a
   `websockets.asyncio.client` connection upstream: the stack the server ran on until
   2026-11-30, and still runs on for its Twilio side;
-- `asgi-sansio`: the same ASGI side; upstream `websockets`' sans-I/O client driven from
-  protocol callbacks with one reading task (what the server runs now);
+- `asgi-sansio`: the same ASGI side; upstream the server's own `AgentSocket`
+  (`websockets`' sans-I/O client driven from protocol callbacks, one reading task):
+  what the server runs now;
 - `sansio-tasks`: `websockets`' sans-I/O protocols on both sides, one task per
   direction pulling messages (no ASGI);
 - `sansio-callbacks`: the same protocols, each message relayed inside `data_received`
@@ -57,6 +58,7 @@ from websockets.server import ServerProtocol
 from websockets.speedups import apply_mask
 from websockets.uri import parse_uri
 
+from adapters.deepgram.socket import AgentSocket
 from benchmarks.calls import CLK_TCK, free_port, proc_cpu_s
 
 FRAME = b"\xff" * 160
@@ -162,9 +164,15 @@ def asgi_relay(upstream: str, sansio: bool) -> Callable[[Scope, Receive, Send], 
         async def to_caller(audio: bytes) -> None:
             await send({"type": "websocket.send", "text": media_text(audio)})
 
-        if sansio:
-            agent = await SansIO.open_client(upstream)
-            agent_pump = asyncio.create_task(agent.pump(to_caller))
+        if sansio:  # the server's own Deepgram socket
+            agent = await AgentSocket.open(upstream, headers={}, max_size=1 << 20)
+
+            async def pump_socket() -> None:
+                async for audio in agent.messages():
+                    assert isinstance(audio, bytes)
+                    await to_caller(audio)
+
+            agent_pump = asyncio.create_task(pump_socket())
             send_audio: Callable[[bytes], Any] = agent.send_binary
         else:
             ws = await connect(upstream, compression=None, ping_interval=None)
@@ -434,7 +442,14 @@ def serve_handwritten(port: int, upstream_port: int) -> Coroutine[Any, Any, None
 
 async def serve_picows(port: int, upstream: str) -> None:
     """The relay on `picows` (imported here: it is not a dependency of the project)."""
-    from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect, ws_create_server
+    from picows import (  # type: ignore[import-not-found,unused-ignore]
+        WSFrame,
+        WSListener,
+        WSMsgType,
+        WSTransport,
+        ws_connect,
+        ws_create_server,
+    )
 
     class Agent(WSListener):  # type: ignore[misc]
         def __init__(self, caller: Caller) -> None:
