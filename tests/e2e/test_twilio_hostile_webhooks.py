@@ -6,6 +6,7 @@ status 204 or 400; and the server stays ready."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -184,11 +185,13 @@ _FORM = st.fixed_dictionaries(
 )
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+_AGAINST_A_SERVER: dict[str, Any] = {
+    "deadline": None,  # each example is HTTP round trips to a real server
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+
+
+@settings(max_examples=60, **_AGAINST_A_SERVER)
 @given(form=_FORM)
 async def test_any_signed_form_gets_a_clear_answer_and_the_server_stays_ready(
     line: PhoneLine, form: dict[str, str]
@@ -206,11 +209,7 @@ async def test_any_signed_form_gets_a_clear_answer_and_the_server_stays_ready(
     assert ready.status_code == 200, ready.text
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(max_examples=15, **_AGAINST_A_SERVER)
 @given(form=_FORM)
 async def test_a_forged_signature_on_any_form_is_refused_and_stores_nothing(
     line: PhoneLine, form: dict[str, str]
