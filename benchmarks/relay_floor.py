@@ -27,6 +27,12 @@ Variants, from the most library to the least:
 
 Each figure comes with the kernel's part of it (the process's stime).
 
+Each call's 20 ms rhythm starts at a random point of the first 20 ms, in both
+directions, as independent phone calls do, so messages reach the relay spread over
+time. `--aligned` starts every call in step instead: all calls' frames then arrive
+together and are read in one wake-up, which flatters every variant (the figures of
+2026-11-30's second session were taken that way; see docs/performance.md).
+
     uv run python -m benchmarks.relay_floor --calls 20 --seconds 5
     uv run python -m benchmarks.relay_floor --calls 100 --variants sansio-callbacks,handwritten
     uv run --with picows python -m benchmarks.relay_floor --variants handwritten,picows
@@ -38,7 +44,9 @@ import argparse
 import asyncio
 import base64
 import hashlib
+import importlib.util
 import os
+import random
 import struct
 import subprocess
 import sys
@@ -52,8 +60,10 @@ import uvloop
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.client import ClientProtocol
+from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 from websockets.server import ServerProtocol
 from websockets.speedups import apply_mask
 from websockets.uri import parse_uri
@@ -79,10 +89,17 @@ def media_audio(text: str | bytes) -> bytes:
 # --- the sink (Deepgram's stand-in) and the driver (Twilio's) ----------------------------
 
 
-async def run_sink(port: int) -> None:
+async def start_rhythm(aligned: bool) -> float:
+    """Wait for this call's phase in the 20 ms frame period; the first send time."""
+    if not aligned:
+        await asyncio.sleep(random.random() * FRAME_S)
+    return time.monotonic()
+
+
+async def run_sink(port: int, aligned: bool) -> None:
     async def session(ws: ServerConnection) -> None:
         async def speak() -> None:
-            next_at = time.monotonic()
+            next_at = await start_rhythm(aligned)
             while True:
                 await ws.send(FRAME)
                 next_at += FRAME_S
@@ -92,6 +109,8 @@ async def run_sink(port: int) -> None:
         try:
             async for _ in ws:
                 pass
+        except ConnectionClosed:
+            pass  # the relay is stopped after each measurement without a closing handshake
         finally:
             speaking.cancel()
 
@@ -105,7 +124,9 @@ def kernel_cpu_s(pid: int) -> float:
     return int(stat[stat.rindex(")") + 2 :].split()[12]) / CLK_TCK
 
 
-async def drive(url: str, calls: int, seconds: float, relay_pid: int) -> tuple[float, float]:
+async def drive(
+    url: str, calls: int, seconds: float, relay_pid: int, aligned: bool
+) -> tuple[float, float]:
     """Run `calls` calls through the relay; its CPU ms per call-second over a steady
     window, and the kernel's part of that."""
     text = media_text(FRAME)
@@ -125,7 +146,7 @@ async def drive(url: str, calls: int, seconds: float, relay_pid: int) -> tuple[f
                     pass
 
             listening = asyncio.create_task(listen())
-            next_at = time.monotonic()
+            next_at = await start_rhythm(aligned)
             while not stop.is_set():
                 await ws.send(text)
                 next_at += FRAME_S
@@ -266,12 +287,14 @@ class SansIO(asyncio.Protocol):
                 await self.waiter
 
     def send_binary(self, data: bytes) -> None:
-        self.protocol.send_binary(data)
-        self.write()
+        if self.protocol.state is State.OPEN:  # the far end may be gone at the end of a run
+            self.protocol.send_binary(data)
+            self.write()
 
     def send_text(self, text: str) -> None:
-        self.protocol.send_text(text.encode())
-        self.write()
+        if self.protocol.state is State.OPEN:
+            self.protocol.send_text(text.encode())
+            self.write()
 
 
 async def serve_sansio(port: int, upstream: str, callbacks: bool) -> None:
@@ -373,10 +396,10 @@ class Handwritten(asyncio.Protocol):
             frame = head + key + apply_mask(data, key)
         else:
             frame = head + data
-        if self.is_open:
-            self.transport.write(frame)
-        else:
+        if not self.is_open:
             self.pending.append(frame)
+        elif not self.transport.is_closing():  # the far end may be gone at the end of a run
+            self.transport.write(frame)
 
 
 def serve_handwritten(port: int, upstream_port: int) -> Coroutine[Any, Any, None]:
@@ -408,6 +431,10 @@ def serve_handwritten(port: int, upstream_port: int) -> Coroutine[Any, Any, None
             for opcode, payload in self.frames():
                 if opcode == 1 and self.peer is not None:
                     self.peer.send(2, media_audio(payload), True)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self.peer is not None and hasattr(self.peer, "transport"):
+                self.peer.transport.close()
 
     class Agent(Handwritten):
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -499,10 +526,12 @@ def run_relay(variant: str, port: int, sink_port: int) -> None:
 # --- main -------------------------------------------------------------------------------
 
 
-def measure(variant: str, calls: int, seconds: float) -> tuple[float, float]:
+def measure(variant: str, calls: int, seconds: float, aligned: bool) -> tuple[float, float]:
     sink_port, relay_port = free_port(), free_port()
     me = [sys.executable, "-m", "benchmarks.relay_floor"]
-    sink = subprocess.Popen([*me, "--serve-sink", str(sink_port)])
+    sink = subprocess.Popen(
+        [*me, "--serve-sink", str(sink_port), *(["--aligned"] if aligned else [])]
+    )
     relay = subprocess.Popen([*me, "--serve-relay", variant, str(relay_port), str(sink_port)])
     try:
         deadline = time.monotonic() + 20
@@ -512,7 +541,7 @@ def measure(variant: str, calls: int, seconds: float) -> tuple[float, float]:
                     raise SystemExit(f"{variant}: nothing listens on {port}")
                 time.sleep(0.05)
         url = f"ws://127.0.0.1:{relay_port}/twilio/media"
-        return uvloop.run(drive(url, calls, seconds, relay.pid))
+        return uvloop.run(drive(url, calls, seconds, relay.pid, aligned))
     finally:
         for process in (relay, sink):
             process.terminate()
@@ -530,13 +559,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    installed = [v for v in VARIANTS if v != "picows" or importlib.util.find_spec("picows")]
+    parser.add_argument(
+        "--variants", default=",".join(installed), help="default: all (picows if installed)"
+    )
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--aligned", action="store_true", help="start every call's 20 ms rhythm in step"
+    )
     parser.add_argument("--serve-sink", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-relay", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_sink is not None:
-        uvloop.run(run_sink(args.serve_sink))
+        uvloop.run(run_sink(args.serve_sink, args.aligned))
         return
     if args.serve_relay is not None:
         variant, port, sink_port = args.serve_relay
@@ -544,13 +579,16 @@ def main() -> None:
         return
     print(f"command: uv run python -m benchmarks.relay_floor {' '.join(sys.argv[1:])}".rstrip())
     print(
-        f"relay CPU per call-second (ms), {args.calls} calls x {args.seconds:g} s steady"
+        f"relay CPU per call-second (ms), {args.calls} calls x {args.seconds:g} s steady,"
+        f" {'calls in step' if args.aligned else 'calls at random phases'}"
         " (in brackets: the kernel's part, stime):"
     )
     for variant in args.variants.split(","):
         if variant not in VARIANTS:
             raise SystemExit(f"unknown variant {variant!r}; one of {', '.join(VARIANTS)}")
-        figures = [measure(variant, args.calls, args.seconds) for _ in range(args.repeat)]
+        figures = [
+            measure(variant, args.calls, args.seconds, args.aligned) for _ in range(args.repeat)
+        ]
         shown = "  ".join(f"{total:5.2f} ({kernel:4.2f})" for total, kernel in figures)
         print(f"  {variant:<17} {shown}")
 
