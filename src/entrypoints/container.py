@@ -58,7 +58,9 @@ class Container(containers.DeclarativeContainer):
     )
     clock = providers.Singleton(SystemClock)
     database = providers.Singleton(
-        Database.from_url, url=settings.provided.resolved_database_url.call()
+        Database.from_url,
+        url=settings.provided.resolved_database_url.call(),
+        pool_size=settings.provided.database_pool_size,
     )
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, database=database)
 

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from adapters.sql.database import DEFAULT_POOL_SIZE
+
 DEFAULT_PRACTICE_FILE = Path(__file__).parent / "practices" / "dental_office.toml"
 
 
@@ -21,6 +23,13 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy async URL, e.g. postgresql+asyncpg://u:p@host/db. "
         "Unset: an embedded SQLite file under FRONTDESK_DATA_DIR.",
+    )
+    database_pool_size: int = Field(
+        default=DEFAULT_POOL_SIZE,
+        ge=1,
+        le=200,
+        description="Postgres connections each instance keeps open (opened at start-up); "
+        "as many more are opened for a burst.",
     )
     frontdesk_data_dir: Path = Field(default=Path(".frontdesk"))
     practice_file: Path = Field(default=DEFAULT_PRACTICE_FILE)

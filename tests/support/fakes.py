@@ -189,6 +189,9 @@ class FakeDatabase:
     async def ping(self) -> bool:
         return self.reachable
 
+    async def warm_up(self) -> int:
+        return 0
+
     async def migrations_at_head(self) -> bool:
         return self.at_head
 

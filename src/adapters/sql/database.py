@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,9 @@ from adapters.sql.errors import is_connectivity_error
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_CONNECT_TIMEOUT_S = 5
+DEFAULT_POOL_SIZE = 10
+
+log = logging.getLogger(__name__)
 
 
 class Database:
@@ -33,19 +38,29 @@ class Database:
     failing with "database is locked" when they upgrade a read lock.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, pool_size: int = 0) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._pool_size = pool_size
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
+    def from_url(cls, url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Database:
+        """Postgres keeps `pool_size` connections open, and opens as many again for a
+        burst (closed once returned)."""
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
             return cls(_sqlite_engine(parsed))
         connect_args: dict[str, Any] = {}
         if parsed.get_driver_name() == "asyncpg":
             connect_args["timeout"] = POSTGRES_CONNECT_TIMEOUT_S
-        return cls(create_async_engine(parsed, pool_pre_ping=True, connect_args=connect_args))
+        engine = create_async_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args=connect_args,
+        )
+        return cls(engine, pool_size=pool_size)
 
     @property
     def is_postgres(self) -> bool:
@@ -56,6 +71,30 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+    async def warm_up(self) -> int:
+        """Open the pool's connections now, all at once, and keep them pooled; how many.
+
+        Connecting costs tens of milliseconds (TCP, authentication, the driver's set-up),
+        and a pool that fills on demand pays it inside the first calls' tool calls, just
+        when a burst of calls arrives. Best effort: a database that is down leaves the
+        pool to fill later, as it would have."""
+        if self._pool_size == 0:
+            return 0
+        connections = [self.engine.connect() for _ in range(self._pool_size)]
+        started = await asyncio.gather(*(c.start() for c in connections), return_exceptions=True)
+        opened = [c for c in started if not isinstance(c, BaseException)]
+        for connection in opened:
+            await connection.close()  # back to the pool, which keeps it open
+        failed = next((c for c in started if isinstance(c, BaseException)), None)
+        if failed is not None:
+            log.warning(
+                "database: %d of %d pooled connections opened at start-up (%s)",
+                len(opened),
+                self._pool_size,
+                type(failed).__name__,
+            )
+        return len(opened)
 
     async def ping(self) -> bool:
         """True when a `SELECT 1` round trip succeeds; False on any database failure."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -79,7 +80,18 @@ def create_app(container: Container) -> ASGIApp:
         },
     )
 
+    warming: set[asyncio.Task[int]] = set()  # the loop keeps only weak references
+
+    async def warm_database() -> None:
+        # In the background: start-up must not wait for a database that is down.
+        task = asyncio.create_task(container.database().warm_up(), name="warm-database-pool")
+        warming.add(task)
+        task.add_done_callback(warming.discard)
+
     async def dispose_database() -> None:
+        for task in warming:
+            task.cancel()
+        await asyncio.gather(*warming, return_exceptions=True)
         # dependency-injector cannot tell whether a Singleton was built; building the
         # engine here is cheap and lazy (no connection), so dispose unconditionally.
         try:
@@ -98,6 +110,7 @@ def create_app(container: Container) -> ASGIApp:
             "capacity": provide(container.call_capacity),
         },
         exception_handlers=dict(EXCEPTION_HANDLERS),
+        on_startup=[warm_database],
         on_shutdown=[dispose_database],
         logging_config=None,  # keep ours: Litestar's default would replace it at start-up
         request_max_body_size=MAX_BODY_BYTES,
