@@ -248,6 +248,14 @@ def pct(values: list[float], q: float) -> float:
     return ordered[rank]
 
 
+def p50_p99_max(figures: dict[str, float]) -> str:
+    """The usual three figures of a `summary`, and an open bracket with its count."""
+    return (
+        f"p50 {figures['p50']:.2f}  p99 {figures['p99']:.2f}  max {figures['max']:.2f}"
+        f"  (n={figures['n']}"
+    )
+
+
 def summary(values: list[float]) -> dict[str, float]:
     return {
         "n": len(values),
@@ -783,32 +791,28 @@ def print_run(f: dict[str, Any]) -> None:
     rows.append(
         (
             "barge-in USS-in -> clear-out (ms)",
-            f"p50 {b['p50']:.2f}  p99 {b['p99']:.2f}  max {b['max']:.2f}  (n={b['n']}, "
-            f"missing {f['barge_in_missing']}; includes both sockets' transit)",
+            f"{p50_p99_max(b)}, missing {f['barge_in_missing']}; includes both sockets' transit)",
             f"<= {t['barge_in_ms']:g}",
             verdict(b["p99"] <= t["barge_in_ms"] and not f["barge_in_missing"]),
         )
     )
-    tl = f["tool"]
-    rows.append(
-        (
-            "tool turnaround, Postgres (ms)",
-            f"p50 {tl['p50']:.2f}  p99 {tl['p99']:.2f}  max {tl['max']:.2f}  (n={tl['n']}, "
-            f"unanswered {f['tool_unanswered']})",
-            f"p99 <= {t['tool_p99_ms']:g}",
-            verdict(tl["p99"] <= t["tool_p99_ms"] and not f["tool_unanswered"]),
-        )
-    )
-    ts = f["tool_steady"]
-    rows.append(
+    tool_rows = (
+        ("tool turnaround, Postgres (ms)", f["tool"], f", unanswered {f['tool_unanswered']}"),
         (
             "  of which in the steady window",
-            f"p50 {ts['p50']:.2f}  p99 {ts['p99']:.2f}  max {ts['max']:.2f}  (n={ts['n']}; "
-            "the rest came while calls were being set up or torn down)",
-            f"p99 <= {t['tool_p99_ms']:g}",
-            verdict(ts["p99"] <= t["tool_p99_ms"]),
-        )
+            f["tool_steady"],
+            "; the rest came while calls were being set up or torn down",
+        ),
     )
+    for label, tl, note in tool_rows:
+        rows.append(
+            (
+                label,
+                f"{p50_p99_max(tl)}{note})",
+                f"p99 <= {t['tool_p99_ms']:g}",
+                verdict(tl["p99"] <= t["tool_p99_ms"] and not f["tool_unanswered"]),
+            )
+        )
     rows.append(("server peak RSS (VmHWM)", f"{f['server_peak_rss_mb']:.1f} MB", "", ""))
     dl, el = f["driver_lag"], f["emulator_lag"]
     rows.append(

@@ -16,23 +16,14 @@ from application.errors import StorageUnavailable
 from application.scheduling import FindAppointments
 from tests.integration.conftest import booking, build_scheduling
 from tests.support.postgres import with_database
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy, proxied_database
 
 
 @pytest.fixture
 async def proxied(database_url: str) -> AsyncIterator[tuple[TcpProxy, Database]]:
     """A migrated Postgres database reached through a proxy the test can cut."""
-    url = make_url(database_url)
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    await proxy.start()
-    database = Database.from_url(
-        url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    )
-    try:
-        yield proxy, database
-    finally:
-        await database.dispose()
-        await proxy.stop()
+    async with proxied_database(database_url) as proxy_and_database:
+        yield proxy_and_database
 
 
 async def test_an_unreachable_postgres_raises_storage_unavailable() -> None:

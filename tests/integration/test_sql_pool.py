@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from adapters.sql import Database
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy, proxied_database
 
 POOL_SIZE = 4
 
@@ -20,18 +19,8 @@ POOL_SIZE = 4
 @pytest.fixture
 async def counted(database_url: str) -> AsyncIterator[tuple[TcpProxy, Database]]:
     """A Postgres database reached through a proxy that counts the connections made."""
-    url = make_url(database_url)
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    await proxy.start()
-    database = Database.from_url(
-        url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
-        pool_size=POOL_SIZE,
-    )
-    try:
-        yield proxy, database
-    finally:
-        await database.dispose()
-        await proxy.stop()
+    async with proxied_database(database_url, pool_size=POOL_SIZE) as proxy_and_database:
+        yield proxy_and_database
 
 
 async def burst(database: Database, size: int) -> None:

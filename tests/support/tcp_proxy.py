@@ -5,6 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections.abc import AsyncIterator
+
+from sqlalchemy.engine import make_url
+
+from adapters.sql import Database
 
 
 class TcpProxy:
@@ -61,3 +66,23 @@ class TcpProxy:
                 sink.write(data)
                 await sink.drain()
         sink.transport.abort()
+
+
+@contextlib.asynccontextmanager
+async def proxied_database(
+    database_url: str, **options: int
+) -> AsyncIterator[tuple[TcpProxy, Database]]:
+    """A `Database` (built with `options`) for the Postgres at `database_url`, reached
+    through a started `TcpProxy` that the test can cut, restore or count connections on."""
+    url = make_url(database_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    database = Database.from_url(
+        url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+        **options,
+    )
+    try:
+        yield proxy, database
+    finally:
+        await database.dispose()
+        await proxy.stop()
