@@ -1,6 +1,6 @@
 """The receptionist's tools wired to the real scheduling use cases, for tests.
 
-The same wiring the composition root does, over whatever unit of work the test brings:
+The composition root's wiring, over whatever unit of work the test brings:
 the in-memory fake or a SQL one; and the bits tool tests share (a caller's context, a
 booking's arguments).
 """
@@ -9,17 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from dependency_injector import providers
+
 from application.ports import Clock, UnitOfWorkFactory
 from application.receptionist.tools import CallContext, ReceptionistTools
-from application.scheduling import (
-    BookAppointmentHandler,
-    CancelAppointmentHandler,
-    FindAppointmentsHandler,
-    FindOpenSlotsHandler,
-    GetAppointmentHandler,
-    RescheduleAppointmentHandler,
-)
 from domain.scheduling import PhoneNumber, Practice
+from entrypoints.container import Container
 from tests.support.clock import FixedClock
 from tests.support.fakes import InMemoryStore, fake_unit_of_work_factory
 from tests.support.practice import MONDAY, NOW, make_practice, slot_at
@@ -28,16 +23,12 @@ CALLER = "+14155550123"
 
 
 def wired_tools(practice: Practice, uow: UnitOfWorkFactory, clock: Clock) -> ReceptionistTools:
-    return ReceptionistTools(
-        practice=practice,
-        clock=clock,
-        find_open_slots=FindOpenSlotsHandler(practice, uow, clock),
-        book_appointment=BookAppointmentHandler(practice, uow, clock),
-        find_appointments=FindAppointmentsHandler(practice, uow),
-        get_appointment=GetAppointmentHandler(uow),
-        reschedule_appointment=RescheduleAppointmentHandler(practice, uow, clock),
-        cancel_appointment=CancelAppointmentHandler(uow, clock),
-    )
+    """The composition root's own `tools`, over the test's practice, clock and unit of work."""
+    container = Container()
+    container.practice.override(providers.Object(practice))
+    container.clock.override(providers.Object(clock))
+    container.unit_of_work.override(providers.Callable(uow))
+    return container.tools()
 
 
 def make_tools(
