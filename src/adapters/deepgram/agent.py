@@ -31,6 +31,7 @@ from application.ports.voice import (
     AgentReady,
     AgentStartedSpeaking,
     AgentUnavailable,
+    AudioFormat,
     ToolCallRequested,
     Transcript,
     UserStartedSpeaking,
@@ -71,14 +72,14 @@ class DeepgramVoiceAgent:
     def __repr__(self) -> str:
         return f"DeepgramVoiceAgent(url={self._url!r})"
 
-    async def connect(self, profile: AgentProfile) -> DeepgramAgentConnection:
+    async def connect(self, profile: AgentProfile, audio: AudioFormat) -> DeepgramAgentConnection:
         """Open the socket, await `Welcome`, send `Settings`, and return at once.
 
         `SettingsApplied` arrives later as `AgentReady`; audio sent before it is
         buffered. Raises `AgentUnavailable` (with a reason, never the key) if the
         socket cannot be opened or no `Welcome` comes within the timeout.
         """
-        settings_frame = m.encode(render_settings(profile))
+        settings_frame = m.encode(render_settings(profile, audio))
         try:
             async with asyncio.timeout(self._connect_timeout_s):
                 # No permessage-deflate: mu-law barely compresses, and it costs CPU per frame.

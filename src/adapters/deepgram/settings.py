@@ -1,7 +1,7 @@
 """Render a provider-neutral `AgentProfile` as the Deepgram `Settings` for a phone call.
 
-Pure: no I/O. Telephony audio is 8 kHz mu-law both ways with no container, so the
-agent's audio goes to Twilio byte for byte. Functions carry no `endpoint`: the
+Pure: no I/O. The agent hears and speaks the caller's leg's own audio format with no
+container, so audio crosses the session byte for byte, with no resampling. Functions carry no `endpoint`: the
 service asks us to run them (`client_side: true`).
 """
 
@@ -27,23 +27,33 @@ from adapters.deepgram.messages import (
     Think,
     ThinkProvider,
 )
-from application.ports.voice import AgentProfile, HistoryItem, ToolCallHistory
+from application.ports.voice import (
+    AgentProfile,
+    AudioEncoding,
+    AudioFormat,
+    HistoryItem,
+    ToolCallHistory,
+)
 
 DEFAULT_LISTEN_MODEL: Final = "flux-general-en"
-TELEPHONY_ENCODING: Final = "mulaw"
-TELEPHONY_SAMPLE_RATE_HZ: Final = 8000
+ENCODINGS: Final = {
+    AudioEncoding.PCMU: "mulaw",
+    AudioEncoding.PCMA: "alaw",
+    AudioEncoding.LINEAR16: "linear16",
+}
+"""Deepgram's names for the encodings a leg may carry; it takes all three in and out."""
 
 
-def render_settings(profile: AgentProfile) -> Settings:
-    """The `Settings` message for `profile`; optional parts absent rather than null."""
+def render_settings(profile: AgentProfile, audio: AudioFormat) -> Settings:
+    """The `Settings` message for `profile` hearing and speaking `audio`; optional parts
+    absent rather than null."""
     listen_model = profile.listen_model or DEFAULT_LISTEN_MODEL
+    encoding = ENCODINGS[audio.encoding]
     return Settings(
         audio=AudioSettings(
-            input=AudioInput(encoding=TELEPHONY_ENCODING, sample_rate=TELEPHONY_SAMPLE_RATE_HZ),
+            input=AudioInput(encoding=encoding, sample_rate=audio.sample_rate_hz),
             output=AudioOutput(
-                encoding=TELEPHONY_ENCODING,
-                sample_rate=TELEPHONY_SAMPLE_RATE_HZ,
-                container="none",
+                encoding=encoding, sample_rate=audio.sample_rate_hz, container="none"
             ),
         ),
         agent=Agent(

@@ -1,14 +1,59 @@
 """Ports for the two live sides of a call: the caller's leg and the voice agent.
 
-Events are small frozen values. Audio is raw 8 kHz mu-law bytes end to end; an audio
-event's repr shows its length, never its bytes.
+Events are small frozen values; an audio event's repr shows its length, never its bytes.
+Audio is raw samples in the leg's `AudioFormat`: the agent is opened with the same
+format, so audio crosses the session byte for byte and nobody resamples.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal, Protocol
+
+from domain.calls import NextStep
+
+# --- audio -------------------------------------------------------------------------
+
+
+class AudioEncoding(StrEnum):
+    """How samples are coded on the wire: the codecs telephony and browsers share."""
+
+    PCMU = "pcmu"
+    """G.711 µ-law, one byte a sample."""
+    PCMA = "pcma"
+    """G.711 A-law, one byte a sample."""
+    LINEAR16 = "linear16"
+    """16-bit signed little-endian PCM, two bytes a sample."""
+
+    @property
+    def bytes_per_sample(self) -> int:
+        return 2 if self is AudioEncoding.LINEAR16 else 1
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFormat:
+    """Mono audio as a leg carries it, and as the agent is asked to take and give it."""
+
+    encoding: AudioEncoding
+    sample_rate_hz: int
+
+    @property
+    def bytes_per_second(self) -> int:
+        return self.encoding.bytes_per_sample * self.sample_rate_hz
+
+    def frame_bytes(self, frame_ms: int = 20) -> int:
+        return self.bytes_per_second * frame_ms // 1000
+
+    def __str__(self) -> str:
+        return f"{self.encoding} {self.sample_rate_hz} Hz"
+
+
+TELEPHONE_AUDIO = AudioFormat(AudioEncoding.PCMU, 8000)
+"""What the public phone network carries in North America and Japan (and most carriers'
+media streams by default)."""
+
 
 # --- the caller's side ------------------------------------------------------------
 
@@ -27,40 +72,77 @@ class CallerDtmf:
 
 
 @dataclass(frozen=True, slots=True)
-class PlaybackMarked:
-    """Twilio reached (or, after a clear, skipped) a mark we sent."""
+class TurnPlayed:
+    """The caller has heard turn `turn` to its end, or it was dropped by `interrupt`."""
 
-    name: str
+    turn: int
 
 
 @dataclass(frozen=True, slots=True)
 class CallerHungUp:
-    """The stream stopped or its socket closed."""
+    """The caller's side is gone: the carrier ended the stream or its socket closed."""
 
 
-CallerEvent = CallerAudio | CallerDtmf | PlaybackMarked | CallerHungUp
+CallerEvent = CallerAudio | CallerDtmf | TurnPlayed | CallerHungUp
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallOutcome:
+    """What the caller hears and where they go once the receptionist is done: `say`
+    (when set) is spoken first, then the call goes to `transfer_to` (a phone number)
+    or, without one, is hung up. Each carrier's adapter renders it in its own terms."""
+
+    step: NextStep
+    say: str | None = None
+    transfer_to: str | None = None
 
 
 class CallLeg(Protocol):
-    """The caller's side of one call, already past its handshake and `start`.
+    """The caller's side of one call on any carrier, past its handshake.
 
-    Writes keep their order (audio, then a mark, play in the order sent). `clear`
-    drops audio queued for playback; pending marks come back at once.
+    Playback is in the receptionist's terms: `play` queues a turn's audio, `finish_turn`
+    says the turn has all been queued (the leg reports `TurnPlayed` once it has played),
+    `interrupt` drops whatever is still queued (barge-in). Writes keep their order.
+    How a carrier does that (marks, acknowledgements, its own queue) is the adapter's.
     """
 
     @property
-    def call_sid(self) -> str: ...
+    def carrier(self) -> str:
+        """Who carries the call: "twilio", "telnyx", "browser"..."""
+        ...
 
-    def events(self) -> AsyncIterator[CallerEvent]: ...
+    @property
+    def carrier_call_id(self) -> str:
+        """The carrier's own reference for this call, as its webhook named it."""
+        ...
 
-    async def play(self, audio: bytes) -> None: ...
+    @property
+    def audio_format(self) -> AudioFormat:
+        """The audio the caller's side sends and expects back."""
+        ...
 
-    async def clear(self) -> None: ...
+    def events(self) -> AsyncIterator[CallerEvent]:
+        """One consumer. Ends after exactly one `CallerHungUp`."""
+        ...
 
-    async def mark(self, name: str) -> None: ...
+    async def play(self, audio: bytes) -> None:
+        """Queue `audio` (in `audio_format`) after everything queued before it."""
+        ...
 
-    async def close(self) -> None:
-        """Close the stream: Twilio then asks the `<Connect action>` URL what next."""
+    async def finish_turn(self, turn: int) -> None:
+        """All of turn `turn`'s audio has been queued: report `TurnPlayed(turn)` when
+        the caller has heard it (at once for a turn `interrupt` dropped)."""
+        ...
+
+    async def interrupt(self) -> None:
+        """Barge-in: drop queued audio now; turns still pending are reported played."""
+        ...
+
+    async def end(self, outcome: CallOutcome) -> None:
+        """End the receptionist's part of the call (idempotent); the carrier's adapter
+        carries `outcome` out. A carrier that asks what to do next once the stream
+        closes is answered from the stored call record instead (see `NextStepHandler`),
+        so `outcome` is for carriers that are told directly."""
         ...
 
 
@@ -184,16 +266,14 @@ class AgentConnection(Protocol):
 
     async def send_tool_result(self, call_id: str, name: str, content: str) -> None: ...
 
-    async def inject_message(self, text: str) -> None:
-        """Make the agent say `text` now (e.g. a status update or a goodbye)."""
-        ...
-
     async def close(self) -> None: ...
 
 
 class VoiceAgent(Protocol):
-    async def connect(self, profile: AgentProfile) -> AgentConnection:
-        """Open a conversation; raises `AgentUnavailable` if it cannot be opened."""
+    async def connect(self, profile: AgentProfile, audio: AudioFormat) -> AgentConnection:
+        """Open a conversation that hears and speaks `audio` (the caller's leg's format);
+        raises `AgentUnavailable` if it cannot be opened, or if the provider cannot take
+        that format as it is."""
         ...
 
 

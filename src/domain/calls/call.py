@@ -1,4 +1,5 @@
-"""A phone call's record. Transitions are methods; the record is what operators read later."""
+"""A call's record, whatever carried it. Transitions are methods; the record is what
+operators read later."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from uuid import UUID
 
 
 class StreamRefused(Exception):
@@ -24,8 +26,6 @@ class EndReason(StrEnum):
     TRANSFERRED = "transferred"
     AGENT_FAILED = "agent_failed"
     AGENT_UNAVAILABLE = "agent_unavailable"
-    STREAM_LOST = "stream_lost"
-    REJECTED = "rejected"
     TIME_LIMIT = "time_limit"
     SHUTDOWN = "shutdown"
     """The instance was stopping and the call outlived its drain timeout."""
@@ -33,7 +33,7 @@ class EndReason(StrEnum):
 
 
 class NextStep(StrEnum):
-    """What Twilio should do once our media stream closes."""
+    """What happens to the caller once the receptionist's part of the call is over."""
 
     HANG_UP = "hang_up"
     TRANSFER = "transfer"
@@ -67,12 +67,16 @@ class ToolInvocation:
 
 @dataclass(slots=True, eq=False)
 class Call:
-    """A call, from the webhook that admitted it to Twilio's final status callback.
+    """A call, from the webhook that admitted it to the carrier's final status report.
 
-    Numbers are stored as Twilio sent them (E.164 for phones, or e.g. "anonymous").
+    `id` is ours; `carrier` names who carried the call ("twilio", "telnyx", "browser")
+    and `carrier_call_id` is that carrier's own reference for it, unique per carrier.
+    Numbers are stored as the carrier sent them (E.164 for phones, or e.g. "anonymous").
     """
 
-    sid: str
+    id: UUID
+    carrier: str
+    carrier_call_id: str
     from_number: str
     to_number: str
     started_at: datetime
@@ -80,7 +84,8 @@ class Call:
     next_step: NextStep = NextStep.HANG_UP
     ended_at: datetime | None = None
     end_reason: EndReason | None = None
-    twilio_status: str | None = None
+    carrier_status: str | None = None
+    """The carrier's own latest status word for the call, as it sent it."""
     duration_s: int | None = None
     stream_token_digest: str | None = None
     """Digest of the one-time token that lets one media stream attach to this call."""
@@ -131,8 +136,12 @@ class Call:
         self.end_reason = reason
         self.ended_at = at
 
-    def complete(self, twilio_status: str, duration_s: int | None, at: datetime) -> None:
-        """Twilio's final status callback: the call is over whatever we thought."""
-        self.twilio_status = twilio_status
+    def report_status(self, carrier_status: str) -> None:
+        """A carrier's progress report that does not end the call."""
+        self.carrier_status = carrier_status
+
+    def complete(self, carrier_status: str, duration_s: int | None, at: datetime) -> None:
+        """The carrier's final status report: the call is over whatever we thought."""
+        self.carrier_status = carrier_status
         self.duration_s = duration_s
         self.end(EndReason.CALLER_HUNG_UP, at)
