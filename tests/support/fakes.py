@@ -34,7 +34,7 @@ from domain.scheduling import Appointment, AppointmentStatus, Busy, SlotTaken
 class InMemoryStore:
     appointments: dict[UUID, Appointment] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
-    calls: dict[str, Call] = field(default_factory=dict)
+    calls: dict[UUID, Call] = field(default_factory=dict)
 
 
 class FakeAppointmentRepository:
@@ -97,17 +97,25 @@ class FakeIdempotencyRecords:
 class FakeCallRepository:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
-        self.staged: dict[str, Call] = {}
+        self.staged: dict[UUID, Call] = {}
 
     async def add(self, call: Call) -> None:
-        self.staged[call.sid] = copy.deepcopy(call)
+        self.staged[call.id] = copy.deepcopy(call)
 
-    async def get(self, call_sid: str, *, for_update: bool = False) -> Call | None:
-        found = self.staged.get(call_sid) or self._store.calls.get(call_sid)
+    async def get(self, call_id: UUID, *, for_update: bool = False) -> Call | None:
+        found = self.staged.get(call_id) or self._store.calls.get(call_id)
         return copy.deepcopy(found) if found is not None else None
 
+    async def get_by_carrier(
+        self, carrier: str, carrier_call_id: str, *, for_update: bool = False
+    ) -> Call | None:
+        for call in {**self._store.calls, **self.staged}.values():
+            if (call.carrier, call.carrier_call_id) == (carrier, carrier_call_id):
+                return copy.deepcopy(call)
+        return None
+
     async def update(self, call: Call) -> None:
-        self.staged[call.sid] = copy.deepcopy(call)
+        self.staged[call.id] = copy.deepcopy(call)
 
     async def find(self, query: CallQuery) -> Page[Call]:
         matches = sorted(

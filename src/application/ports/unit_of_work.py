@@ -91,8 +91,14 @@ class CallQuery:
 class CallRepository(Protocol):
     async def add(self, call: Call) -> None: ...
 
-    async def get(self, call_sid: str, *, for_update: bool = False) -> Call | None:
+    async def get(self, call_id: UUID, *, for_update: bool = False) -> Call | None:
         """The call with its turns and tool invocations, or None."""
+        ...
+
+    async def get_by_carrier(
+        self, carrier: str, carrier_call_id: str, *, for_update: bool = False
+    ) -> Call | None:
+        """The call `carrier` knows as `carrier_call_id`, as `get` returns it, or None."""
         ...
 
     async def update(self, call: Call) -> None:
