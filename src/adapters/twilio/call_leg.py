@@ -21,13 +21,22 @@ from adapters.twilio.media_codec import (
     Unknown,
     decode,
     to_caller_event,
+    turn_mark,
 )
-from application.ports.voice import CallerEvent, CallerHungUp
+from application.ports.voice import (
+    TELEPHONE_AUDIO,
+    AudioFormat,
+    CallerEvent,
+    CallerHungUp,
+    CallOutcome,
+)
 
 logger = logging.getLogger(__name__)
 
 FRAME_BYTES: Final = 160
 """20 ms of 8 kHz mu-law."""
+
+CARRIER: Final = "twilio"
 
 MAX_PLAY_BYTES: Final = 50 * FRAME_BYTES
 """`play` sends audio as given, split into messages of at most 1 s (8000 bytes) so no
@@ -99,18 +108,19 @@ class StreamNotStarted(Exception):
 
 
 class TwilioCallLeg:
-    """One call's media stream, past `connected` and `start`. Build it with `open`.
+    """`CallLeg` over one call's media stream, past `connected` and `start`. Build it
+    with `open`. Audio is 8 kHz µ-law both ways (the only format Twilio streams).
 
     Reading: `events()` (one consumer) yields a `CallerAudio` per inbound media frame,
-    `CallerDtmf`, `PlaybackMarked`, and exactly one `CallerHungUp` on `stop` or when
-    the socket closes, then ends. Malformed frames are counted in `malformed_frames`
+    `CallerDtmf`, `TurnPlayed` (the echo of the mark `finish_turn` sent), and exactly
+    one `CallerHungUp` on `stop` or when the socket closes, then ends. Malformed frames are counted in `malformed_frames`
     and skipped; unknown events are counted in `unknown_events`; a second `start` is
     counted in `duplicate_starts`; all are otherwise ignored.
 
     Writing: every send goes through one lock, so media and marks leave in the order
-    they were asked for. `clear` jumps the queue: audio of a `play` still waiting for
-    the lock (or the rest of a long `play` being split) is dropped, and `clear` waits
-    only for the single frame in flight. Once closed (by us, or because a send failed
+    they were asked for. `interrupt` (Twilio's `clear`) jumps the queue: audio of a
+    `play` still waiting for the lock (or the rest of a long `play` being split) is
+    dropped, and it waits only for the single frame in flight. Once closed (by us, or because a send failed
     after the peer left) nothing more is sent and sends return quietly: the hang-up is
     reported through `events()`, not raised at the writer.
     """
@@ -120,11 +130,14 @@ class TwilioCallLeg:
         self._socket = socket
         self._encoder = OutboundEncoder(info.stream_sid)
         self._lock = asyncio.Lock()
-        self._generation = 0  # bumped by clear(): plays from an older one are dropped
+        self._generation = 0  # bumped by interrupt(): plays from an older one are dropped
         self._closed = False
         self._hung_up = False
         self.call_sid: str = info.call_sid
         self.stream_sid: str = info.stream_sid
+        self.carrier: str = CARRIER
+        self.carrier_call_id: str = info.call_sid
+        self.audio_format: AudioFormat = TELEPHONE_AUDIO
         self.account_sid: str = info.account_sid
         self.custom_parameters: Mapping[str, str] = dict(info.custom_parameters)
         self.media_format: MediaFormat = info.media_format
@@ -246,21 +259,23 @@ class TwilioCallLeg:
                     return
                 await self._send(self._encoder.media(audio[start : start + MAX_PLAY_BYTES]))
 
-    async def mark(self, name: str) -> None:
-        """Ask Twilio to echo `name` (as `PlaybackMarked`) once prior audio has played."""
+    async def finish_turn(self, turn: int) -> None:
+        """Send the turn's mark: Twilio echoes it (`TurnPlayed`) once prior audio has played."""
         async with self._lock:
             if not self._closed:
-                await self._send(self._encoder.mark(name))
+                await self._send(self._encoder.mark(turn_mark(turn)))
 
-    async def clear(self) -> None:
-        """Barge-in: drop queued audio here and at Twilio; pending marks come back."""
+    async def interrupt(self) -> None:
+        """Barge-in: drop queued audio here and at Twilio (`clear`); pending marks come
+        back at once, so their turns are reported played."""
         self._generation += 1
         async with self._lock:
             if not self._closed:
                 await self._send(self._encoder.clear())
 
-    async def close(self) -> None:
-        """Close the stream (idempotent): Twilio then requests the `<Connect action>`.
+    async def end(self, outcome: CallOutcome) -> None:
+        """Close the stream (idempotent): Twilio then requests the `<Connect action>`,
+        which renders the outcome stored with the call (so `outcome` is not sent here).
 
         Waits for the frame in flight, so what was sent before is delivered first.
         """

@@ -17,7 +17,7 @@ from application.ports.voice import (
     CallerDtmf,
     CallerEvent,
     CallerHungUp,
-    PlaybackMarked,
+    TurnPlayed,
 )
 
 MAX_FRAME_CHARS: Final = 64 * 1024
@@ -147,14 +147,32 @@ def decode(frame: str | bytes) -> InboundEvent | Malformed | Unknown:
         return Malformed(str(error))
 
 
+TURN_MARK_PREFIX: Final = "turn-"
+
+
+def turn_mark(turn: int) -> str:
+    """The name of the mark that follows turn `turn`'s audio."""
+    return f"{TURN_MARK_PREFIX}{turn}"
+
+
+def turn_of_mark(name: str) -> int | None:
+    """The turn a mark we sent names; None for any other mark."""
+    digits = name.removeprefix(TURN_MARK_PREFIX)
+    if digits == name or not digits.isdigit() or not digits.isascii():
+        return None
+    return int(digits)
+
+
 def to_caller_event(event: InboundEvent) -> CallerEvent | None:
-    """The application's view of an inbound event; None for `connected`/`start`."""
+    """The application's view of an inbound event; None for `connected`/`start` and for
+    a mark that names no turn of ours."""
     if isinstance(event, Media):
         return CallerAudio(event.media.payload)
     if isinstance(event, Dtmf):
         return CallerDtmf(event.dtmf.digit)
     if isinstance(event, Mark):
-        return PlaybackMarked(event.mark.name)
+        turn = turn_of_mark(event.mark.name)
+        return None if turn is None else TurnPlayed(turn)
     if isinstance(event, Stop):
         return CallerHungUp()
     return None

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
+from application.ports import CallOutcome
+
 DEFAULT_VOICE = "Polly.Joanna"
 """Voice for `<Say>`. Twilio's own default is the robotic "man"; any Twilio-supported
 Amazon Polly (`Polly.<Name>`) or Google voice works."""
@@ -38,15 +40,6 @@ def hang_up(say: str | None = None, *, voice: str = DEFAULT_VOICE) -> str:
     return _xml(response)
 
 
-def say_then_hang_up(text: str, *, voice: str = DEFAULT_VOICE) -> str:
-    return hang_up(text, voice=voice)
-
-
-def busy(text: str, *, voice: str = DEFAULT_VOICE) -> str:
-    """Turn a call away politely (over capacity, draining): say `text`, hang up."""
-    return hang_up(text, voice=voice)
-
-
 def dial(
     number: str,
     say: str | None = None,
@@ -67,6 +60,13 @@ def dial(
     else:
         response.dial(number)
     return _xml(response)
+
+
+def render(outcome: CallOutcome, *, voice: str = DEFAULT_VOICE) -> str:
+    """A neutral `CallOutcome` in TwiML: say its words, then dial or hang up."""
+    if outcome.transfer_to:
+        return dial(outcome.transfer_to, outcome.say, voice=voice)
+    return hang_up(outcome.say, voice=voice)
 
 
 def _xml(response: VoiceResponse) -> str:

@@ -1,14 +1,15 @@
-"""Use cases around a call's life on the Twilio side: admit it, attach its stream,
-decide what happens after the stream, record its final status."""
+"""Use cases around a call's life on the carrier's side: admit it (or turn it away),
+attach its stream, decide what happens after the stream, record the carrier's status."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 
 from application.ports import Clock, UnitOfWorkFactory
-from domain.calls import Call, NextStep, StreamRefused
+from domain.calls import Call, EndReason, NextStep, StreamRefused
 
 
 def token_digest(token: str) -> str:
@@ -17,7 +18,8 @@ def token_digest(token: str) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IncomingCall:
-    call_sid: str
+    carrier: str
+    carrier_call_id: str
     from_number: str
     to_number: str
 
@@ -26,7 +28,7 @@ class AdmitCallHandler:
     """Record a ringing call and issue the one-time token its media stream must present.
 
     Only the token's digest is stored. A repeated webhook for a call still ringing
-    (Twilio retries) issues a fresh token; the earlier one stops working.
+    (carriers retry) issues a fresh token; the earlier one stops working.
     """
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
@@ -35,15 +37,12 @@ class AdmitCallHandler:
     async def __call__(self, incoming: IncomingCall) -> str:
         token = secrets.token_urlsafe(24)
         async with self._uow() as uow:
-            call = await uow.calls.get(incoming.call_sid, for_update=True)
+            call = await uow.calls.get_by_carrier(
+                incoming.carrier, incoming.carrier_call_id, for_update=True
+            )
             if call is None:
-                call = Call(
-                    sid=incoming.call_sid,
-                    from_number=incoming.from_number,
-                    to_number=incoming.to_number,
-                    started_at=self._clock.now(),
-                    stream_token_digest=token_digest(token),
-                )
+                call = _new_call(incoming, self._clock)
+                call.stream_token_digest = token_digest(token)
                 await uow.calls.add(call)
             elif call.is_live and call.stream_token_digest is not None:
                 call.stream_token_digest = token_digest(token)
@@ -54,6 +53,36 @@ class AdmitCallHandler:
         return token
 
 
+class TurnAwayCallHandler:
+    """Record a call that was answered with a refusal (over capacity, draining, no
+    agent), so it shows in the call history like any other. A repeated webhook for a
+    call already recorded changes nothing."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow, self._clock = uow, clock
+
+    async def __call__(self, incoming: IncomingCall, reason: EndReason, step: NextStep) -> None:
+        async with self._uow() as uow:
+            known = await uow.calls.get_by_carrier(incoming.carrier, incoming.carrier_call_id)
+            if known is not None:
+                return
+            call = _new_call(incoming, self._clock)
+            call.turn_away(reason, step, self._clock.now())
+            await uow.calls.add(call)
+            await uow.commit()
+
+
+def _new_call(incoming: IncomingCall, clock: Clock) -> Call:
+    return Call(
+        id=uuid.uuid4(),
+        carrier=incoming.carrier,
+        carrier_call_id=incoming.carrier_call_id,
+        from_number=incoming.from_number,
+        to_number=incoming.to_number,
+        started_at=clock.now(),
+    )
+
+
 class OpenStreamHandler:
     """Attach a media stream to its call, spending the call's token. `StreamRefused` for a
     stray stream (unknown call), a replayed token or a second stream."""
@@ -61,9 +90,9 @@ class OpenStreamHandler:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    async def __call__(self, call_sid: str, token: str) -> Call:
+    async def __call__(self, carrier: str, carrier_call_id: str, token: str) -> Call:
         async with self._uow() as uow:
-            call = await uow.calls.get(call_sid, for_update=True)
+            call = await uow.calls.get_by_carrier(carrier, carrier_call_id, for_update=True)
             if call is None:
                 raise StreamRefused("no such call")
             call.open_stream(token_digest(token))
@@ -73,7 +102,7 @@ class OpenStreamHandler:
 
 
 class NextStepHandler:
-    """What Twilio should do once the stream has closed; an unknown call hangs up.
+    """What the carrier should do once the stream has closed; an unknown call hangs up.
 
     The session stores the call's end before it closes the stream, so a call that is
     stored as still going has lost its final record (the database refused it and it
@@ -82,9 +111,9 @@ class NextStepHandler:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    async def __call__(self, call_sid: str) -> NextStep:
+    async def __call__(self, carrier: str, carrier_call_id: str) -> NextStep:
         async with self._uow() as uow:
-            call = await uow.calls.get(call_sid)
+            call = await uow.calls.get_by_carrier(carrier, carrier_call_id)
         if call is None:
             return NextStep.HANG_UP
         if call.end_reason is None and call.next_step is NextStep.HANG_UP:
@@ -94,16 +123,17 @@ class NextStepHandler:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallStatusReport:
-    call_sid: str
-    status: str
-    duration_s: int | None
+    """A carrier's status report; the carrier's adapter says whether it is `final`."""
 
-
-_FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+    carrier: str
+    carrier_call_id: str
+    carrier_status: str
+    final: bool
+    duration_s: int | None = None
 
 
 class RecordCallStatusHandler:
-    """Twilio's status callbacks: a final status ends the record (if the session has not)."""
+    """Carrier status reports: a final one ends the record (if the session has not)."""
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
@@ -111,13 +141,15 @@ class RecordCallStatusHandler:
     async def __call__(self, report: CallStatusReport) -> bool:
         """False when the call is unknown (nothing stored)."""
         async with self._uow() as uow:
-            call = await uow.calls.get(report.call_sid, for_update=True)
+            call = await uow.calls.get_by_carrier(
+                report.carrier, report.carrier_call_id, for_update=True
+            )
             if call is None:
                 return False
-            if report.status in _FINAL_STATUSES:
-                call.complete(report.status, report.duration_s, self._clock.now())
+            if report.final:
+                call.complete(report.carrier_status, report.duration_s, self._clock.now())
             else:
-                call.twilio_status = report.status
+                call.report_status(report.carrier_status)
             await uow.calls.update(call)
             await uow.commit()
         return True

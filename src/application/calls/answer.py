@@ -9,13 +9,16 @@ from dataclasses import dataclass, replace
 from application.calls.admission import OpenStreamHandler
 from application.calls.agent_link import History, Reconnect
 from application.calls.events import CallEnded, CallObserver
+from application.calls.outcome import outcome_for
 from application.calls.session import CallSession, SessionLimits
 from application.errors import StorageUnavailable
 from application.ports import (
     AgentConnection,
     AgentProfile,
     AgentUnavailable,
+    AudioFormat,
     CallLeg,
+    CallOutcome,
     Clock,
     UnitOfWorkFactory,
     VoiceAgent,
@@ -54,8 +57,8 @@ class AnswerCall:
 
     @property
     def fallback_step(self) -> NextStep:
-        """When the agent cannot go on: APOLOGISE, whose after-stream TwiML says sorry,
-        then dials the front desk when the practice has one, else hangs up (a plain
+        """When the agent cannot go on: APOLOGISE, which says sorry, then puts the caller
+        through to the front desk when the practice has one, else hangs up (a plain
         TRANSFER would put the caller through with no word of what went wrong)."""
         return NextStep.APOLOGISE
 
@@ -66,22 +69,22 @@ class AnswerCall:
         before anything else happens: only from then on is the stream a call, with a
         place in the instance's capacity. A refused stream never reaches it."""
         try:
-            call = await self.open_stream(leg.call_sid, token)
+            call = await self.open_stream(leg.carrier, leg.carrier_call_id, token)
         except StreamRefused as exc:
             log.warning("media stream refused: %s", exc)
-            await leg.close()
+            await leg.end(self._outcome(NextStep.HANG_UP))
             return None
         except StorageUnavailable:
-            # The token cannot be checked, so the stream is not a call. Closing it makes
-            # Twilio ask /twilio/after-stream, which (the database still being out of
-            # reach) puts the caller through to the front desk with an apology.
+            # The token cannot be checked, so the stream is not a call. Ending it hands
+            # the caller on with an apology (a carrier that asks what next finds the
+            # database still out of reach and does the same).
             log.error("database unavailable: a media stream cannot be checked and is closed")
-            await leg.close()
+            await leg.end(self._outcome(NextStep.APOLOGISE))
             return None
         if claimed is not None:
             claimed(call)
         caller = _caller_phone(call.from_number, self.practice.default_region)
-        context = CallContext(call_sid=call.sid, caller_phone=caller)
+        context = CallContext(call_id=call.id, caller_phone=caller)
         profile = receptionist_profile(
             self.practice,
             now=self.clock.now(),
@@ -90,7 +93,7 @@ class AnswerCall:
             caller_appointments=await self._upcoming(caller),
         )
         try:
-            connection = await self.voice_agent.connect(profile)
+            connection = await self.voice_agent.connect(profile, leg.audio_format)
         except AgentUnavailable as exc:
             log.error("voice agent unavailable: %s", exc)
             return await self._give_up(call, leg)
@@ -104,15 +107,19 @@ class AnswerCall:
             clock=self.clock,
             limits=self.limits,
             fallback_step=self.fallback_step,
+            front_desk_phone=self.practice.front_desk_phone,
             observer=self.observer,
-            reconnect=self._reconnector(profile),
+            reconnect=self._reconnector(profile, leg.audio_format),
         )
         return await session.run()
 
-    def _reconnector(self, profile: AgentProfile) -> Reconnect:
+    def _outcome(self, step: NextStep) -> CallOutcome:
+        return outcome_for(step, self.practice.front_desk_phone)
+
+    def _reconnector(self, profile: AgentProfile, audio: AudioFormat) -> Reconnect:
         async def reconnect(history: History) -> AgentConnection:
             resumed = replace(profile, greeting=None, history=tuple(history))
-            return await self.voice_agent.connect(resumed)
+            return await self.voice_agent.connect(resumed, audio)
 
         return reconnect
 
@@ -140,9 +147,10 @@ class AnswerCall:
         finally:
             if self.observer is not None:
                 self.observer.publish(
-                    call.sid, CallEnded(EndReason.AGENT_UNAVAILABLE, call.next_step)
+                    str(call.id),
+                    CallEnded(EndReason.AGENT_UNAVAILABLE, call.next_step, duration_s=call.elapsed_s),
                 )
-            await leg.close()
+            await leg.end(self._outcome(call.next_step))
         return call
 
 

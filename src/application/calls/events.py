@@ -1,7 +1,7 @@
 """What a live call reports as it happens, and the port it reports through.
 
 A `CallSession` publishes these to a `CallObserver` (an in-process broker in
-production, feeding `WS /api/v1/calls/{sid}/events`). Publishing is synchronous and
+production, feeding `WS /api/v1/calls/{id}/events`). Publishing is synchronous and
 must never block or raise: it runs on the call's audio path.
 """
 
@@ -61,19 +61,23 @@ class CallEnded:
     reason: EndReason
     next_step: NextStep
     stats: SessionStats = field(default_factory=SessionStats)
+    duration_s: float | None = None
+    """From admission to the end, by the call record's timestamps."""
 
 
 CallEvent = TranscriptHeard | ToolRan | BargedIn | AgentReconnected | CallEnded
 
 
 class CallObserver(Protocol):
-    """Told about each event of each call; `publish` returns at once and never raises."""
+    """Told about each event of each call; `publish` returns at once and never raises.
 
-    def publish(self, call_sid: str, event: CallEvent) -> None: ...
+    `call_id` is the call's own id (`str(Call.id)`)."""
+
+    def publish(self, call_id: str, event: CallEvent) -> None: ...
 
 
 class NoObserver:
     """The default observer: drops everything."""
 
-    def publish(self, call_sid: str, event: CallEvent) -> None:
+    def publish(self, call_id: str, event: CallEvent) -> None:
         return None

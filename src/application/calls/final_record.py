@@ -31,14 +31,14 @@ class FinalRecord:
     async def save(self, call: Call) -> bool:
         """One attempt; False when the database is out of reach (nothing was written).
 
-        Twilio's final status is kept: its status callback often lands while the call
+        The carrier's final status is kept: its status report often lands while the call
         is finalising, and our copy of the record predates it (a blind write would
         erase it)."""
         try:
             async with self._uow() as uow:
-                stored = await uow.calls.get(call.sid, for_update=True)
-                if stored is not None and stored.twilio_status and not call.twilio_status:
-                    call.complete(stored.twilio_status, stored.duration_s, self._clock.now())
+                stored = await uow.calls.get(call.id, for_update=True)
+                if stored is not None and stored.carrier_status and not call.carrier_status:
+                    call.complete(stored.carrier_status, stored.duration_s, self._clock.now())
                 await uow.calls.update(call)
                 await uow.commit()
         except StorageUnavailable:

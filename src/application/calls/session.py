@@ -2,8 +2,8 @@
 
 Two pumps move events; tools run as their own tasks so neither direction's audio ever
 waits on the database. Exactly one task (the agent pump) writes to the caller's leg,
-so media, clears and marks keep their order; barge-in's `clear` goes out before
-anything else the pump does for that event.
+so a turn's audio, its end and interruptions keep their order; barge-in's `interrupt`
+goes out before anything else the pump does for that event.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from application.calls.events import (
     TranscriptHeard,
 )
 from application.calls.final_record import FinalRecord
+from application.calls.outcome import outcome_for
 from application.ports import (
     AgentAudio,
     AgentAudioDone,
@@ -37,10 +38,11 @@ from application.ports import (
     CallerDtmf,
     CallerHungUp,
     CallLeg,
+    CallOutcome,
     Clock,
-    PlaybackMarked,
     ToolCallRequested,
     Transcript,
+    TurnPlayed,
     UnitOfWorkFactory,
     UserStartedSpeaking,
 )
@@ -102,16 +104,20 @@ class CallSession:
         clock: Clock,
         limits: SessionLimits | None = None,
         fallback_step: NextStep = NextStep.APOLOGISE,
+        front_desk_phone: str | None = None,
         observer: CallObserver | None = None,
         reconnect: Reconnect | None = None,
     ) -> None:
         """`reconnect` re-opens the agent with the conversation so far when it fails
-        mid-call; without it, the first failure ends the call."""
+        mid-call; without it, the first failure ends the call. `front_desk_phone` is
+        where a transfer (or an apology) puts the caller through."""
         self._call, self._leg = call, leg
         self._tools, self._context, self._clock = tools, context, clock
         self._limits = limits or SessionLimits()
         self._agent = AgentLink(agent, reconnect=reconnect, limits=self._limits.agent_recovery)
         self._fallback_step = fallback_step
+        self._front_desk_phone = front_desk_phone
+        self._key = str(call.id)
         self._record = FinalRecord(
             uow,
             clock,
@@ -123,8 +129,9 @@ class CallSession:
         self._end_reason: EndReason | None = None
         self._tool_tasks: set[asyncio.Task[None]] = set()
         self._finisher: asyncio.Task[None] | None = None
-        self._pending_marks: set[str] = set()
-        self._audio_unmarked = False
+        self._pending_turns: set[int] = set()
+        self._audio_unfinished = False
+        """Audio of the current turn has gone to the leg, and its end not yet."""
         self._turns_started = 0
         self._turns_done = 0
         self._turns_played = 0
@@ -138,11 +145,11 @@ class CallSession:
 
     async def run(self) -> Call:
         """Run until the caller hangs up, the agent fails, or a goodbye/transfer plays."""
-        caller = asyncio.create_task(self._caller_pump(), name=f"caller-pump-{self._call.sid}")
-        agent = asyncio.create_task(self._agent_pump(), name=f"agent-pump-{self._call.sid}")
+        caller = asyncio.create_task(self._caller_pump(), name=f"caller-pump-{self._key}")
+        agent = asyncio.create_task(self._agent_pump(), name=f"agent-pump-{self._key}")
         # The finisher ends the call without ending a pump, and it starts after `run` is
         # already waiting: without this wake-up, the call outlives its goodbye.
-        ended = asyncio.create_task(self._ended.wait(), name=f"call-ended-{self._call.sid}")
+        ended = asyncio.create_task(self._ended.wait(), name=f"call-ended-{self._key}")
         watched: set[asyncio.Task[None]] = {caller, agent}
         try:
             while not self._end_reason:
@@ -181,8 +188,8 @@ class CallSession:
                 case CallerAudio(payload):
                     self.stats.frames_in += 1
                     await self._agent.send_audio(payload)
-                case PlaybackMarked(name):
-                    self._on_marked(name)
+                case TurnPlayed(turn):
+                    self._on_turn_played(turn)
                 case CallerDtmf(digit):
                     log.debug("caller pressed %s", digit)
                 case CallerHungUp():
@@ -194,30 +201,30 @@ class CallSession:
             match event:
                 case AgentAudio(payload):
                     self.stats.frames_out += 1
-                    if not self._audio_unmarked:
-                        self._audio_unmarked = True
+                    if not self._audio_unfinished:
+                        self._audio_unfinished = True
                         self._turns_started += 1
                     await self._leg.play(payload)
                 case UserStartedSpeaking():
-                    await self._leg.clear()
+                    await self._leg.interrupt()
                     self._on_barge_in()
                 case Transcript(role, text):
                     speaker = Speaker.CALLER if role == "user" else Speaker.AGENT
                     self._call.hear(Turn(speaker, text, self._clock.now()))
-                    self._observer.publish(self._call.sid, TranscriptHeard(speaker, text))
+                    self._observer.publish(self._key, TranscriptHeard(speaker, text))
                 case ToolCallRequested():
                     self._start_tool(event)
                 case AgentAudioDone():
-                    await self._mark_turn_done()
+                    await self._finish_turn()
                 case AgentStartedSpeaking(latency_s):
                     self._turns_started += 1  # its audio may take a while yet
                     if latency_s is not None:
                         self.stats.agent_latencies_s.append(latency_s)
                 case AgentReconnected():
                     self.stats.agent_reconnects += 1
-                    self._observer.publish(self._call.sid, event)
-                    if self._audio_unmarked:  # the cut-off turn's AgentAudioDone never comes
-                        await self._mark_turn_done()
+                    self._observer.publish(self._key, event)
+                    if self._audio_unfinished:  # the cut-off turn's AgentAudioDone never comes
+                        await self._finish_turn()
                 case AgentFailed(reason):
                     log.warning("voice agent failed: %s", reason)
                     self._end(EndReason.AGENT_FAILED, self._fallback_step)
@@ -226,26 +233,25 @@ class CallSession:
 
     # --- playback tracking -----------------------------------------------------
 
-    async def _mark_turn_done(self) -> None:
+    async def _finish_turn(self) -> None:
         self._turns_done += 1
-        name = f"turn-{self._turns_done}"
-        self._pending_marks.add(name)
-        self._audio_unmarked = False
-        await self._leg.mark(name)
+        self._pending_turns.add(self._turns_done)
+        self._audio_unfinished = False
+        await self._leg.finish_turn(self._turns_done)
 
-    def _on_marked(self, name: str) -> None:
-        if name in self._pending_marks:
-            self._pending_marks.discard(name)
-            self._turns_played = max(self._turns_played, int(name.rpartition("-")[2]))
+    def _on_turn_played(self, turn: int) -> None:
+        if turn in self._pending_turns:
+            self._pending_turns.discard(turn)
+            self._turns_played = max(self._turns_played, turn)
             self._played.set()
 
     def _on_barge_in(self) -> None:
-        audible = self._audio_unmarked or bool(self._pending_marks)
-        self._audio_unmarked = False
+        audible = self._audio_unfinished or bool(self._pending_turns)
+        self._audio_unfinished = False
         if audible:
             self.stats.barge_ins += 1
             self._call.mark_last_agent_turn_interrupted()
-            self._observer.publish(self._call.sid, BargedIn())
+            self._observer.publish(self._key, BargedIn())
 
     # --- tools -----------------------------------------------------------------
 
@@ -284,7 +290,7 @@ class CallSession:
             )
         )
         self._observer.publish(
-            self._call.sid,
+            self._key,
             ToolRan(request.name, request.arguments, outcome.outcome, round(elapsed_ms, 2)),
         )
         await self._agent.send_tool_result(request.call_id, request.name, outcome.content)
@@ -319,7 +325,7 @@ class CallSession:
         self._end(_END_REASON_FOR_STEP[step])
 
     def _all_played(self) -> bool:
-        return not self._audio_unmarked and not self._pending_marks
+        return not self._audio_unfinished and not self._pending_turns
 
     # --- ending ----------------------------------------------------------------
 
@@ -333,6 +339,9 @@ class CallSession:
             if step is not None:
                 self._call.plan(step)
         self._ended.set()
+
+    def _outcome(self) -> CallOutcome:
+        return outcome_for(self._call.next_step, self._front_desk_phone)
 
     async def _finalise(self, caller: asyncio.Task[None], agent: asyncio.Task[None]) -> None:
         for task in (caller, agent, self._finisher):
@@ -354,10 +363,11 @@ class CallSession:
             saved = await self._record.save(self._call)
             reason = self._call.end_reason or EndReason.INTERNAL_ERROR
             self._observer.publish(
-                self._call.sid, CallEnded(reason, self._call.next_step, self.stats)
+                self._key,
+                CallEnded(reason, self._call.next_step, self.stats, self._call.elapsed_s),
             )
         finally:
-            # Whatever failed above, Twilio must get the stream back to ask what next.
-            await self._leg.close()
+            # Whatever failed above, the caller must be handed on (or hung up).
+            await self._leg.end(self._outcome())
         if not saved:  # the caller has gone; the record waits for the database
             await self._record.save_when_storage_returns(self._call)

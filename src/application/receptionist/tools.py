@@ -71,7 +71,7 @@ class CallContext:
     (whatever number they are under) without learning anything else about that number.
     """
 
-    call_sid: str
+    call_id: UUID
     caller_phone: PhoneNumber | None
     known_phones: set[str] = field(default_factory=set)
     booked_here: set[UUID] = field(default_factory=set)
@@ -228,7 +228,7 @@ class ReceptionistTools:
                 patient_name=parsed.patient_name,
                 patient_phone=phone,
                 channel=Channel.PHONE,
-                call_sid=context.call_sid,
+                call_id=context.call_id,
             )
         )
         context.booked_here.add(booked.appointment.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from uuid import UUID
 from dataclasses import dataclass
 
 from application.errors import DuplicateIdempotencyKey
@@ -34,7 +35,7 @@ class BookAppointment:
     patient_name: str
     patient_phone: str
     channel: Channel
-    call_sid: str | None = None
+    call_id: UUID | None = None
     idempotency: Idempotency | None = None
 
     def fingerprint(self) -> str:
@@ -76,7 +77,7 @@ class BookAppointmentHandler:
             self._practice, slot_id_value=command.slot_id, service_id=command.service_id, now=now
         )
         appointment = Appointment.book(
-            patient=patient, slot=slot, channel=command.channel, now=now, call_sid=command.call_sid
+            patient=patient, slot=slot, channel=command.channel, now=now, call_id=command.call_id
         )
         try:
             async with self._uow() as uow:

@@ -29,6 +29,12 @@ class EndReason(StrEnum):
     TIME_LIMIT = "time_limit"
     SHUTDOWN = "shutdown"
     """The instance was stopping and the call outlived its drain timeout."""
+    AT_CAPACITY = "at_capacity"
+    """Turned away: the instance was carrying as many calls as it may."""
+    DRAINING = "draining"
+    """Turned away: the instance was stopping."""
+    AGENT_NOT_CONFIGURED = "agent_not_configured"
+    """Turned away: no voice agent is configured."""
     INTERNAL_ERROR = "internal_error"
 
 
@@ -96,6 +102,13 @@ class Call:
     def is_live(self) -> bool:
         return self.status is not CallStatus.ENDED
 
+    @property
+    def elapsed_s(self) -> float | None:
+        """From admission to our end of the call, once it has ended."""
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
     def open_stream(self, token_digest: str) -> None:
         """Attach the media stream that presents this call's one-time token.
 
@@ -127,6 +140,12 @@ class Call:
     def plan(self, step: NextStep) -> None:
         """Set what happens once the stream closes (transfer, hang up, apologise)."""
         self.next_step = step
+
+    def turn_away(self, reason: EndReason, step: NextStep, at: datetime) -> None:
+        """The call was answered with a polite refusal instead of the receptionist."""
+        self.stream_token_digest = None
+        self.plan(step)
+        self.end(reason, at)
 
     def end(self, reason: EndReason, at: datetime) -> None:
         """End the call once; later calls keep the first reason (it is the true one)."""

@@ -36,7 +36,7 @@ class Appointment:
     created_at: datetime
     updated_at: datetime
     cancelled_at: datetime | None = None
-    call_sid: str | None = None
+    call_id: UUID | None = None
 
     @classmethod
     def book(
@@ -46,7 +46,7 @@ class Appointment:
         slot: Slot,
         channel: Channel,
         now: datetime,
-        call_sid: str | None = None,
+        call_id: UUID | None = None,
     ) -> Appointment:
         """A new booking. The slot must already be checked by `offered_slot`."""
         if slot.start <= now:
@@ -59,7 +59,7 @@ class Appointment:
             channel=channel,
             created_at=now,
             updated_at=now,
-            call_sid=call_sid,
+            call_id=call_id,
         )
 
     @property

@@ -5,10 +5,10 @@ when it starts and gives it back when it ends. A reservation whose stream never 
 lapses after `reservation_s`. While draining (SIGTERM), nothing new is admitted and
 `wait_idle` tells when the last call has ended.
 
-A call whose stream has ended is not over yet: Twilio then asks `/twilio/after-stream`
-what to do next (hang up, or dial the front desk). Until that is answered, or for at
-most `handoff_s` (Twilio does not ask when the caller hung up), the call counts as
-handing off, and a draining instance waits for it: exiting at the stream's end would
+Calls are named by `call_ref`: the carrier's name and its reference for the call. A
+call whose stream has ended is not over yet: the carrier then asks what to do next
+(hang up, or dial the front desk). Until that is answered, or for at most `handoff_s`
+(no carrier asks when the caller hung up), the call counts as handing off, and a draining instance waits for it: exiting at the stream's end would
 drop the transfer of the last caller.
 """
 
@@ -42,35 +42,35 @@ class CallCapacity:
     def live_calls(self) -> int:
         return len(self._live)
 
-    def reserve(self, call_sid: str) -> bool:
+    def reserve(self, call_ref: str) -> bool:
         """Hold a place for a call about to be answered; False when full or draining."""
         if self.draining:
             return False
         now = self._clock()
         self._reserved = {sid: t for sid, t in self._reserved.items() if t > now}
-        if call_sid in self._reserved or call_sid in self._live:
+        if call_ref in self._reserved or call_ref in self._live:
             return True
         if len(self._reserved) + len(self._live) >= self.max_calls:
             return False
-        self._reserved[call_sid] = now + self._reservation_s
+        self._reserved[call_ref] = now + self._reservation_s
         return True
 
-    def stream_started(self, call_sid: str, task: asyncio.Task[object] | None = None) -> None:
+    def stream_started(self, call_ref: str, task: asyncio.Task[object] | None = None) -> None:
         """The call's stream is up (whether or not this instance took its webhook)."""
-        self._reserved.pop(call_sid, None)
-        self._live[call_sid] = task
+        self._reserved.pop(call_ref, None)
+        self._live[call_ref] = task
         self._changed.set()
 
-    def stream_ended(self, call_sid: str) -> None:
+    def stream_ended(self, call_ref: str) -> None:
         """The stream is over; the call hands off until its after-stream is answered."""
-        self._live.pop(call_sid, None)
+        self._live.pop(call_ref, None)
         self._forget_lapsed_handoffs()
-        self._handing_off[call_sid] = self._clock() + self._handoff_s
+        self._handing_off[call_ref] = self._clock() + self._handoff_s
         self._changed.set()
 
-    def handed_off(self, call_sid: str) -> None:
+    def handed_off(self, call_ref: str) -> None:
         """Twilio has its answer for what follows the stream."""
-        self._handing_off.pop(call_sid, None)
+        self._handing_off.pop(call_ref, None)
         self._changed.set()
 
     def start_draining(self) -> None:

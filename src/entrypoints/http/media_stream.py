@@ -1,4 +1,4 @@
-"""`WS /twilio/media` served on bare ASGI, in front of the Litestar app.
+"""The carriers' media-stream WebSockets served on bare ASGI, in front of the Litestar app.
 
 Every call moves about 100 media messages a second through this route, so it skips
 Litestar's per-message layers (the connection-state wrappers around `receive` and
@@ -10,7 +10,7 @@ WebSocket routes and the lifespan, goes to the Litestar app unchanged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
 
 class AsgiWebSocket:
-    """One ASGI WebSocket connection, as the Twilio adapter's `TextSocket`.
+    """One ASGI WebSocket connection, as the carrier adapters' `TextSocket`.
 
     Before `accept`, `close` refuses the handshake (HTTP 403). Once the peer has gone,
     `receive_text` keeps returning None rather than waiting for a message that never
@@ -85,15 +85,16 @@ class AsgiWebSocket:
 MediaHandler = Callable[[AsgiWebSocket], Awaitable[None]]
 
 
-def with_media_stream(app: ASGIApp, path: str, handler: MediaHandler) -> ASGIApp:
-    """`app`, with WebSocket connections to `path` served by `handler` instead.
+def with_media_streams(app: ASGIApp, handlers: Mapping[str, MediaHandler]) -> ASGIApp:
+    """`app`, with WebSocket connections to each path of `handlers` served by its handler.
 
     An exception escaping the handler is logged and the socket closed (1011), as the
     app's exception middleware would; a handler is expected to end its calls itself.
     """
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket" or scope["path"] != path:
+        handler = handlers.get(scope["path"]) if scope["type"] == "websocket" else None
+        if handler is None:
             await app(scope, receive, send)
             return
         socket = AsgiWebSocket(scope, receive, send)
@@ -113,4 +114,4 @@ async def _close_quietly(socket: AsgiWebSocket) -> None:
         log.debug("closing a failed media stream failed: %r", error)
 
 
-__all__ = ["AsgiWebSocket", "MediaHandler", "with_media_stream"]
+__all__ = ["AsgiWebSocket", "MediaHandler", "with_media_streams"]
