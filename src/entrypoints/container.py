@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from dependency_injector import containers, providers
 
-from adapters.deepgram import DeepgramVoiceAgent
-from adapters.practice_file import load_practice
+from adapters.deepgram import DeepgramOptions, DeepgramVoiceAgent
+from adapters.practice_file import PracticeFileError, load_practice
 from adapters.sql import Database, SqlAlchemyUnitOfWork
 from adapters.system_clock import SystemClock
 from application.calls.admission import (
@@ -13,12 +15,17 @@ from application.calls.admission import (
     NextStepHandler,
     OpenStreamHandler,
     RecordCallStatusHandler,
+    TurnAwayCallHandler,
 )
 from application.calls.agent_link import RecoveryLimits
 from application.calls.answer import AnswerCall
-from application.calls.records import GetCallHandler, ListCallsHandler
+from application.calls.records import (
+    CarrierReferencesHandler,
+    GetCallHandler,
+    ListCallsHandler,
+)
 from application.calls.session import SessionLimits
-from application.receptionist.profile import VoiceConfig
+from application.ports import VoiceAgent
 from application.receptionist.tools import ReceptionistTools
 from application.scheduling import (
     BookAppointmentHandler,
@@ -28,6 +35,7 @@ from application.scheduling import (
     GetAppointmentHandler,
     RescheduleAppointmentHandler,
 )
+from domain.scheduling import Practice
 from entrypoints.http.call_events import CallEventBroker
 from entrypoints.http.capacity import CallCapacity
 from entrypoints.observability.call_summary import CallSummaryLog
@@ -35,12 +43,43 @@ from entrypoints.observability.fan_out import FanOut
 from entrypoints.observability.metrics import CallMetrics
 from entrypoints.settings import Settings
 
+AGENT_PROVIDERS: Final = frozenset({"deepgram"})
+"""Voice agent providers with an adapter; `VOICE_AGENT` picks one."""
 
-def _deepgram(settings: Settings) -> DeepgramVoiceAgent:
+
+def _voice_agent(settings: Settings, practice: Practice) -> VoiceAgent:
+    """The one place that picks the voice agent's adapter, and checks the practice
+    file's provider sections (`[receptionist.<provider>]`) against the adapters."""
+    sections = practice.receptionist.provider_options
+    unknown = sorted(set(sections) - AGENT_PROVIDERS)
+    if unknown:
+        raise PracticeFileError(
+            f"practice file: [receptionist.{unknown[0]}]: no voice agent provider called "
+            f"{unknown[0]!r}; known: {sorted(AGENT_PROVIDERS)}"
+        )
+    # Only "deepgram" today: a second provider adds a branch here and nowhere else.
+    defaults = DeepgramOptions(
+        listen_model=settings.agent_listen_model,
+        think_provider=settings.agent_think_provider,
+        think_model=settings.agent_think_model,
+        speak_model=settings.agent_speak_model,
+    )
+    try:
+        options = defaults.overridden_by(sections.get("deepgram", {}))
+    except ValueError as exc:
+        raise PracticeFileError(f"practice file: {exc}") from None
     key = settings.deepgram_api_key.get_secret_value() if settings.deepgram_api_key else ""
     return DeepgramVoiceAgent(
-        settings.deepgram_agent_url, key, connect_timeout_s=settings.deepgram_connect_timeout_s
+        settings.deepgram_agent_url,
+        key,
+        options=options,
+        connect_timeout_s=settings.deepgram_connect_timeout_s,
     )
+
+
+def _agent_configured(settings: Settings) -> bool:
+    """Whether the chosen voice agent has the credentials it needs to take calls."""
+    return settings.voice_agent == "deepgram" and settings.deepgram_api_key is not None
 
 
 class Container(containers.DeclarativeContainer):
@@ -84,20 +123,16 @@ class Container(containers.DeclarativeContainer):
     list_calls = providers.Factory(ListCallsHandler, uow=unit_of_work.provider)
     get_call = providers.Factory(GetCallHandler, uow=unit_of_work.provider)
     admit_call = providers.Factory(AdmitCallHandler, uow=unit_of_work.provider, clock=clock)
+    turn_away_call = providers.Factory(TurnAwayCallHandler, uow=unit_of_work.provider, clock=clock)
+    carrier_references = providers.Factory(CarrierReferencesHandler, uow=unit_of_work.provider)
     open_stream = providers.Factory(OpenStreamHandler, uow=unit_of_work.provider)
     next_step = providers.Factory(NextStepHandler, uow=unit_of_work.provider)
     record_call_status = providers.Factory(
         RecordCallStatusHandler, uow=unit_of_work.provider, clock=clock
     )
 
-    voice_agent = providers.Singleton(_deepgram, settings=settings)
-    voice = providers.Singleton(
-        VoiceConfig,
-        listen_model=settings.provided.agent_listen_model,
-        think_provider=settings.provided.agent_think_provider,
-        think_model=settings.provided.agent_think_model,
-        speak_model=settings.provided.agent_speak_model,
-    )
+    voice_agent = providers.Singleton(_voice_agent, settings=settings, practice=practice)
+    agent_configured = providers.Callable(_agent_configured, settings=settings)
     agent_recovery = providers.Singleton(
         RecoveryLimits,
         max_attempts=settings.provided.agent_reconnect_attempts,
@@ -137,7 +172,6 @@ class Container(containers.DeclarativeContainer):
         uow=unit_of_work.provider,
         clock=clock,
         voice_agent=voice_agent,
-        voice=voice,
         tools=tools,
         open_stream=open_stream,
         limits=session_limits,

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_auth_token_secondary: SecretStr | None = None
+    voice_agent: Literal["deepgram"] = "deepgram"
+    """Which voice agent provider takes the calls."""
     deepgram_api_key: SecretStr | None = None
     deepgram_agent_url: str = "wss://agent.deepgram.com/v1/agent/converse"
     deepgram_connect_timeout_s: float = 5.0

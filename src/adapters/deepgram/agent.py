@@ -20,6 +20,7 @@ from typing import Final
 from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
 
 from adapters.deepgram import messages as m
+from adapters.deepgram.options import DeepgramOptions
 from adapters.deepgram.settings import render_settings
 from adapters.deepgram.socket import AgentSocket
 from application.ports.voice import (
@@ -59,11 +60,13 @@ class DeepgramVoiceAgent:
         url: str,
         api_key: str,
         *,
+        options: DeepgramOptions | None = None,
         connect_timeout_s: float = 5.0,
         keepalive_interval_s: float = 5.0,
         audio_buffer_limit_bytes: int = 160_000,
     ) -> None:
         self._url = url
+        self._options = options or DeepgramOptions()
         self._api_key = api_key
         self._connect_timeout_s = connect_timeout_s
         self._keepalive_interval_s = keepalive_interval_s
@@ -79,7 +82,7 @@ class DeepgramVoiceAgent:
         buffered. Raises `AgentUnavailable` (with a reason, never the key) if the
         socket cannot be opened or no `Welcome` comes within the timeout.
         """
-        settings_frame = m.encode(render_settings(profile, audio))
+        settings_frame = m.encode(render_settings(profile, audio, self._options))
         try:
             async with asyncio.timeout(self._connect_timeout_s):
                 # No permessage-deflate: mu-law barely compresses, and it costs CPU per frame.

@@ -1,8 +1,8 @@
 """Render a provider-neutral `AgentProfile` as the Deepgram `Settings` for a phone call.
 
 Pure: no I/O. The agent hears and speaks the caller's leg's own audio format with no
-container, so audio crosses the session byte for byte, with no resampling. Functions carry no `endpoint`: the
-service asks us to run them (`client_side: true`).
+container, so audio crosses the session byte for byte, with no resampling. Functions
+carry no `endpoint`: the service asks us to run them (`client_side: true`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from adapters.deepgram.messages import (
     Think,
     ThinkProvider,
 )
+from adapters.deepgram.options import DeepgramOptions
 from application.ports.voice import (
     AgentProfile,
     AudioEncoding,
@@ -44,10 +45,14 @@ ENCODINGS: Final = {
 """Deepgram's names for the encodings a leg may carry; it takes all three in and out."""
 
 
-def render_settings(profile: AgentProfile, audio: AudioFormat) -> Settings:
-    """The `Settings` message for `profile` hearing and speaking `audio`; optional parts
-    absent rather than null."""
-    listen_model = profile.listen_model or DEFAULT_LISTEN_MODEL
+def render_settings(
+    profile: AgentProfile, audio: AudioFormat, options: DeepgramOptions | None = None
+) -> Settings:
+    """The `Settings` message for `profile` hearing and speaking `audio` with `options`'
+    models; optional parts absent rather than null. The profile's voice, when it names
+    one, wins over `options.speak_model`."""
+    options = options or DeepgramOptions()
+    listen_model = options.listen_model or DEFAULT_LISTEN_MODEL
     encoding = ENCODINGS[audio.encoding]
     return Settings(
         audio=AudioSettings(
@@ -67,7 +72,7 @@ def render_settings(profile: AgentProfile, audio: AudioFormat) -> Settings:
                 )
             ),
             think=Think(
-                provider=ThinkProvider(type=profile.think_provider, model=profile.think_model),
+                provider=ThinkProvider(type=options.think_provider, model=options.think_model),
                 prompt=profile.prompt,
                 functions=[
                     Function(
@@ -79,7 +84,10 @@ def render_settings(profile: AgentProfile, audio: AudioFormat) -> Settings:
                 ]
                 or None,
             ),
-            speak=Speak(provider=SpeakProvider(type="deepgram", model=profile.speak_model)),
+            speak=Speak(
+                provider=SpeakProvider(type="deepgram", model=profile.voice or options.speak_model)
+            ),
+            language=profile.language,
             greeting=profile.greeting,
             context=Context(messages=[_history_message(item) for item in profile.history])
             if profile.history

@@ -22,9 +22,10 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
-from domain.scheduling import OpenInterval, Practice, Provider, Service, Weekday
+from domain.scheduling import OpenInterval, Practice, Provider, Receptionist, Service, Weekday
 
 _ID = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
 _INTERVAL = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -112,11 +113,34 @@ class _ProviderEntry(_Strict):
     hours: _Hours | None = None
 
 
+class _ReceptionistSection(_Strict):
+    """`[receptionist]`: neutral keys, plus one sub-table per agent provider
+    (`[receptionist.deepgram]`) that this loader keeps as it is for that provider's
+    adapter to check. Any other key is an error."""
+
+    greeting: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    instructions: Annotated[str, StringConstraints(min_length=1, max_length=4000)] | None = None
+    voice: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = "en"
+    providers: dict[_ID, dict[str, Any]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_tables(cls, value: object) -> object:
+        """Sub-tables are provider sections; a scalar key not declared above stays
+        where it is, so it is refused as an extra key."""
+        if not isinstance(value, dict) or "providers" in value:
+            return value
+        tables = {k: v for k, v in value.items() if isinstance(v, dict)}
+        rest = {k: v for k, v in value.items() if not isinstance(v, dict)}
+        return {**rest, "providers": tables}
+
+
 class _PracticeFile(_Strict):
     practice: _PracticeSection
     services: list[_ServiceEntry] = Field(min_length=1)
     providers: list[_ProviderEntry] = Field(min_length=1)
-    receptionist: dict[str, Any] = {}
+    receptionist: _ReceptionistSection = _ReceptionistSection()
 
 
 def _parse_interval(value: str) -> OpenInterval:
@@ -190,5 +214,11 @@ def _to_domain(spec: _PracticeFile, path: Path, default_region: str | None) -> P
         slot_step=timedelta(minutes=section.slot_minutes),
         front_desk_phone=section.front_desk_phone,
         default_region=default_region or section.default_region,
-        extra={k: str(v) for k, v in spec.receptionist.items()},
+        receptionist=Receptionist(
+            greeting=spec.receptionist.greeting,
+            instructions=spec.receptionist.instructions,
+            voice=spec.receptionist.voice,
+            language=spec.receptionist.language,
+            provider_options=spec.receptionist.providers,
+        ),
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.sql.errors import translated_errors
@@ -16,6 +18,8 @@ from domain.calls import Call, CallStatus, EndReason, NextStep, Speaker, ToolInv
 
 def _call_values(call: Call) -> dict[str, Any]:
     return {
+        "carrier": call.carrier,
+        "carrier_call_id": call.carrier_call_id,
         "from_number": call.from_number,
         "to_number": call.to_number,
         "started_at": call.started_at,
@@ -23,14 +27,15 @@ def _call_values(call: Call) -> dict[str, Any]:
         "next_step": call.next_step.value,
         "ended_at": call.ended_at,
         "end_reason": call.end_reason.value if call.end_reason else None,
-        "twilio_status": call.twilio_status,
+        "carrier_status": call.carrier_status,
         "duration_s": call.duration_s,
         "stream_token_digest": call.stream_token_digest,
     }
 
 
 _NUL = "\x00"
-"""PostgreSQL text cannot hold NUL: no stored sid or number has one, and a query with one fails."""
+"""PostgreSQL text cannot hold NUL: no stored reference or number has one, and a query
+with one fails."""
 
 
 def _storable(text: str, width: int | None = None) -> str:
@@ -43,7 +48,9 @@ def _storable(text: str, width: int | None = None) -> str:
 
 def _call(row: Row[Any]) -> Call:
     return Call(
-        sid=row.sid,
+        id=row.id,
+        carrier=row.carrier,
+        carrier_call_id=row.carrier_call_id,
         from_number=row.from_number,
         to_number=row.to_number,
         started_at=row.started_at,
@@ -51,7 +58,7 @@ def _call(row: Row[Any]) -> Call:
         next_step=NextStep(row.next_step),
         ended_at=row.ended_at,
         end_reason=EndReason(row.end_reason) if row.end_reason else None,
-        twilio_status=row.twilio_status,
+        carrier_status=row.carrier_status,
         duration_s=row.duration_s,
         stream_token_digest=row.stream_token_digest,
     )
@@ -65,14 +72,14 @@ class SqlAlchemyCallRepository:
         self._session, self._writes = session, writes
 
     async def add(self, call: Call) -> None:
-        self._writes.add(insert(calls).values(sid=call.sid, **_call_values(call)))
+        self._writes.add(insert(calls).values(id=call.id, **_call_values(call)))
         self._write_children(call)
 
     async def update(self, call: Call) -> None:
-        self._writes.add(update(calls).where(calls.c.sid == call.sid).values(**_call_values(call)))
-        self._writes.add(delete(call_turns).where(call_turns.c.call_sid == call.sid))
+        self._writes.add(update(calls).where(calls.c.id == call.id).values(**_call_values(call)))
+        self._writes.add(delete(call_turns).where(call_turns.c.call_id == call.id))
         self._writes.add(
-            delete(call_tool_invocations).where(call_tool_invocations.c.call_sid == call.sid)
+            delete(call_tool_invocations).where(call_tool_invocations.c.call_id == call.id)
         )
         self._write_children(call)
 
@@ -82,7 +89,7 @@ class SqlAlchemyCallRepository:
                 insert(call_turns).values(
                     [
                         {
-                            "call_sid": call.sid,
+                            "call_id": call.id,
                             "seq": i,
                             "speaker": t.speaker.value,
                             "text": _storable(t.text),
@@ -98,7 +105,7 @@ class SqlAlchemyCallRepository:
                 insert(call_tool_invocations).values(
                     [
                         {
-                            "call_sid": call.sid,
+                            "call_id": call.id,
                             "seq": i,
                             "name": _storable(t.name, TOOL_NAME_LENGTH),
                             "arguments": _storable(t.arguments),
@@ -112,10 +119,29 @@ class SqlAlchemyCallRepository:
                 )
             )
 
-    async def get(self, call_sid: str, *, for_update: bool = False) -> Call | None:
-        if _NUL in call_sid:
+    async def get(self, call_id: UUID, *, for_update: bool = False) -> Call | None:
+        return await self._one(calls.c.id == call_id, for_update=for_update)
+
+    async def get_by_carrier(
+        self, carrier: str, carrier_call_id: str, *, for_update: bool = False
+    ) -> Call | None:
+        if _NUL in carrier or _NUL in carrier_call_id:
             return None
-        statement = select(calls).where(calls.c.sid == call_sid)
+        return await self._one(
+            calls.c.carrier == carrier,
+            calls.c.carrier_call_id == carrier_call_id,
+            for_update=for_update,
+        )
+
+    async def carrier_references(self, call_ids: Collection[UUID]) -> Mapping[UUID, str]:
+        statement = select(calls.c.id, calls.c.carrier_call_id).where(calls.c.id.in_(call_ids))
+        await self._writes.flush()
+        async with translated_errors():
+            rows = (await self._session.execute(statement)).all()
+        return {row.id: row.carrier_call_id for row in rows}
+
+    async def _one(self, *conditions: ColumnElement[bool], for_update: bool) -> Call | None:
+        statement = select(calls).where(*conditions)
         if for_update:
             statement = statement.with_for_update()
         await self._writes.flush()
@@ -126,14 +152,14 @@ class SqlAlchemyCallRepository:
             turns = (
                 await self._session.execute(
                     select(call_turns)
-                    .where(call_turns.c.call_sid == call_sid)
+                    .where(call_turns.c.call_id == row.id)
                     .order_by(call_turns.c.seq)
                 )
             ).all()
             tools = (
                 await self._session.execute(
                     select(call_tool_invocations)
-                    .where(call_tool_invocations.c.call_sid == call_sid)
+                    .where(call_tool_invocations.c.call_id == row.id)
                     .order_by(call_tool_invocations.c.seq)
                 )
             ).all()
@@ -161,7 +187,7 @@ class SqlAlchemyCallRepository:
         page = (
             select(calls)
             .where(*conditions)
-            .order_by(calls.c.started_at.desc(), calls.c.sid)
+            .order_by(calls.c.started_at.desc(), calls.c.id)
             .limit(query.limit)
             .offset(query.offset)
         )

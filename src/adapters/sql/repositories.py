@@ -58,7 +58,7 @@ def _appointment_values(appointment: Appointment) -> dict[str, Any]:
         "ends_at": appointment.slot.end,
         "status": appointment.status.value,
         "channel": appointment.channel.value,
-        "call_sid": appointment.call_sid,
+        "call_id": appointment.call_id,
         "created_at": appointment.created_at,
         "updated_at": appointment.updated_at,
         "cancelled_at": appointment.cancelled_at,
@@ -75,7 +75,7 @@ def _appointment(row: Row[Any]) -> Appointment:
         created_at=row.created_at,
         updated_at=row.updated_at,
         cancelled_at=row.cancelled_at,
-        call_sid=row.call_sid,
+        call_id=row.call_id,
     )
 
 

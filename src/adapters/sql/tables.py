@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     Uuid,
 )
 
@@ -85,7 +86,7 @@ appointments = Table(
     Column("ends_at", UtcDateTime(), nullable=False),
     Column("status", String(16), nullable=False),
     Column("channel", String(16), nullable=False),
-    Column("call_sid", String(64), nullable=True),
+    Column("call_id", Uuid(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("cancelled_at", UtcDateTime(), nullable=True),
@@ -117,7 +118,9 @@ idempotency_keys = Table(
 calls = Table(
     "calls",
     metadata,
-    Column("sid", String(64), primary_key=True),
+    Column("id", Uuid(), primary_key=True),
+    Column("carrier", String(16), nullable=False),
+    Column("carrier_call_id", String(64), nullable=False),
     Column("from_number", String(64), nullable=False),
     Column("to_number", String(64), nullable=False),
     Column("started_at", UtcDateTime(), nullable=False),
@@ -125,29 +128,30 @@ calls = Table(
     Column("next_step", String(16), nullable=False),
     Column("ended_at", UtcDateTime(), nullable=True),
     Column("end_reason", String(32), nullable=True),
-    Column("twilio_status", String(32), nullable=True),
+    Column("carrier_status", String(32), nullable=True),
     Column("duration_s", Integer(), nullable=True),
     Column("stream_token_digest", String(64), nullable=True),
     CheckConstraint("status IN ('ringing', 'in_progress', 'ended')", name="status"),
     Index("ix_calls_started_at", "started_at"),
+    UniqueConstraint("carrier", "carrier_call_id"),
 )
 
 call_turns = Table(
     "call_turns",
     metadata,
-    Column("call_sid", String(64), ForeignKey("calls.sid", ondelete="CASCADE"), nullable=False),
+    Column("call_id", Uuid(), ForeignKey("calls.id", ondelete="CASCADE"), nullable=False),
     Column("seq", Integer(), nullable=False),
     Column("speaker", String(16), nullable=False),
     Column("text", Text(), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     Column("interrupted", Boolean(), nullable=False),
-    PrimaryKeyConstraint("call_sid", "seq"),
+    PrimaryKeyConstraint("call_id", "seq"),
 )
 
 call_tool_invocations = Table(
     "call_tool_invocations",
     metadata,
-    Column("call_sid", String(64), ForeignKey("calls.sid", ondelete="CASCADE"), nullable=False),
+    Column("call_id", Uuid(), ForeignKey("calls.id", ondelete="CASCADE"), nullable=False),
     Column("seq", Integer(), nullable=False),
     Column("name", String(TOOL_NAME_LENGTH), nullable=False),
     Column("arguments", Text(), nullable=False),
@@ -155,5 +159,5 @@ call_tool_invocations = Table(
     Column("result", Text(), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     Column("duration_ms", Float(), nullable=False),
-    PrimaryKeyConstraint("call_sid", "seq"),
+    PrimaryKeyConstraint("call_id", "seq"),
 )

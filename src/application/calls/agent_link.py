@@ -115,10 +115,6 @@ class AgentLink:
         await self._connection.send_tool_result(call_id, name, content)
         self._arm_silence()
 
-    async def inject_message(self, text: str) -> None:
-        if self._live:
-            await self._connection.inject_message(text)
-
     async def close(self) -> None:
         self._closed = True
         self._live = False

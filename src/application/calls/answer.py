@@ -23,7 +23,7 @@ from application.ports import (
     UnitOfWorkFactory,
     VoiceAgent,
 )
-from application.receptionist.profile import VoiceConfig, receptionist_profile
+from application.receptionist.profile import receptionist_profile
 from application.receptionist.tool_arguments import tool_catalogue
 from application.receptionist.tools import CallContext, ReceptionistTools
 from application.scheduling import FindAppointments
@@ -48,7 +48,6 @@ class AnswerCall:
     uow: UnitOfWorkFactory
     clock: Clock
     voice_agent: VoiceAgent
-    voice: VoiceConfig
     tools: ReceptionistTools
     open_stream: OpenStreamHandler
     limits: SessionLimits
@@ -88,7 +87,6 @@ class AnswerCall:
         profile = receptionist_profile(
             self.practice,
             now=self.clock.now(),
-            voice=self.voice,
             tools=tool_catalogue(),
             caller_appointments=await self._upcoming(caller),
         )
@@ -148,7 +146,9 @@ class AnswerCall:
             if self.observer is not None:
                 self.observer.publish(
                     str(call.id),
-                    CallEnded(EndReason.AGENT_UNAVAILABLE, call.next_step, duration_s=call.elapsed_s),
+                    CallEnded(
+                        EndReason.AGENT_UNAVAILABLE, call.next_step, duration_s=call.elapsed_s
+                    ),
                 )
             await leg.end(self._outcome(call.next_step))
         return call

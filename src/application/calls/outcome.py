@@ -22,9 +22,7 @@ def outcome_for(step: NextStep, front_desk_phone: str | None) -> CallOutcome:
         return CallOutcome(step=step, say=CONNECTING, transfer_to=front_desk_phone)
     if step is NextStep.APOLOGISE:
         if front_desk_phone:
-            return CallOutcome(
-                step=step, say=f"{SORRY} {CONNECTING}", transfer_to=front_desk_phone
-            )
+            return CallOutcome(step=step, say=f"{SORRY} {CONNECTING}", transfer_to=front_desk_phone)
         return CallOutcome(step=step, say=SORRY)
     return CallOutcome(step=NextStep.HANG_UP)
 

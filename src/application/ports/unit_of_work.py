@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -99,6 +99,10 @@ class CallRepository(Protocol):
         self, carrier: str, carrier_call_id: str, *, for_update: bool = False
     ) -> Call | None:
         """The call `carrier` knows as `carrier_call_id`, as `get` returns it, or None."""
+        ...
+
+    async def carrier_references(self, call_ids: Collection[UUID]) -> Mapping[UUID, str]:
+        """`carrier_call_id` of each of these calls that exists."""
         ...
 
     async def update(self, call: Call) -> None:

@@ -240,15 +240,15 @@ class ToolCallHistory:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AgentProfile:
-    """Who the agent is, independent of any provider's message format."""
+    """Who the agent is, in no provider's terms: what it is told, what it says first,
+    its voice (the provider's name for it; None for the provider's default) and its
+    language (BCP 47). Model choices are the provider adapter's own settings."""
 
     prompt: str
     greeting: str | None
-    listen_model: str
-    think_provider: str
-    think_model: str
-    speak_model: str
     tools: Sequence[ToolSpec]
+    voice: str | None = None
+    language: str = "en"
     keyterms: Sequence[str] = ()
     history: Sequence[HistoryItem | ToolCallHistory] = ()
 

@@ -5,7 +5,6 @@ its own settings message."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from application.ports import AgentProfile, ToolSpec
@@ -13,14 +12,6 @@ from application.receptionist.speech import say_date, say_time
 from domain.scheduling import Appointment, Practice, Weekday
 
 DEFAULT_GREETING = "Hello, thank you for calling {practice}. How can I help you today?"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VoiceConfig:
-    listen_model: str = "flux-general-en"
-    think_provider: str = "open_ai"
-    think_model: str = "gpt-4o-mini"
-    speak_model: str = "aura-2-thalia-en"
 
 
 def _hours(practice: Practice) -> str:
@@ -49,7 +40,6 @@ def receptionist_profile(
     practice: Practice,
     *,
     now: datetime,
-    voice: VoiceConfig,
     tools: Sequence[ToolSpec],
     caller_appointments: Sequence[Appointment] | None,
 ) -> AgentProfile:
@@ -97,18 +87,17 @@ Opening hours:
 
 {caller}
 """
-    instructions = practice.extra.get("instructions")
+    receptionist = practice.receptionist
+    instructions = receptionist.instructions
     if instructions:
         prompt += f"\nPractice instructions:\n{instructions}\n"
     # `replace`, not `format`: an operator's greeting may hold other braces.
-    greeting = practice.extra.get("greeting", DEFAULT_GREETING).replace("{practice}", practice.name)
+    greeting = (receptionist.greeting or DEFAULT_GREETING).replace("{practice}", practice.name)
     return AgentProfile(
         prompt=prompt,
         greeting=greeting,
-        listen_model=practice.extra.get("listen_model", voice.listen_model),
-        think_provider=voice.think_provider,
-        think_model=practice.extra.get("think_model", voice.think_model),
-        speak_model=practice.extra.get("voice", voice.speak_model),
+        voice=receptionist.voice,
+        language=receptionist.language,
         tools=tools,
         keyterms=tuple(p.name for p in practice.providers.values()),
     )

@@ -16,7 +16,3 @@ def say_time(moment: datetime, zone: ZoneInfo) -> str:
 
 def say_date(day: date) -> str:
     return f"{day.strftime('%A, %B')} {day.day}, {day.year}"
-
-
-def local_iso(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).isoformat(timespec="minutes")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from uuid import UUID
 from dataclasses import dataclass
+from uuid import UUID
 
 from application.errors import DuplicateIdempotencyKey
 from application.ports import Clock, IdempotencyRecord, UnitOfWorkFactory

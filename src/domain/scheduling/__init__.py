@@ -16,7 +16,14 @@ from domain.scheduling.errors import (
     UnknownService,
 )
 from domain.scheduling.patient import Patient, PhoneNumber
-from domain.scheduling.practice import OpenInterval, Practice, Provider, Service, Weekday
+from domain.scheduling.practice import (
+    OpenInterval,
+    Practice,
+    Provider,
+    Receptionist,
+    Service,
+    Weekday,
+)
 from domain.scheduling.slots import Busy, Slot, offered_slot, open_slots, parse_slot_id, slot_id
 
 __all__ = [
@@ -34,6 +41,7 @@ __all__ = [
     "PhoneNumber",
     "Practice",
     "Provider",
+    "Receptionist",
     "SchedulingError",
     "Service",
     "ServiceNotOffered",

@@ -62,10 +62,6 @@ class Appointment:
             call_id=call_id,
         )
 
-    @property
-    def is_upcoming(self) -> bool:
-        return self.status is AppointmentStatus.BOOKED
-
     def _ensure_changeable(self, now: datetime, verb: str) -> None:
         if self.status is not AppointmentStatus.BOOKED:
             raise AppointmentNotChangeable(

@@ -60,6 +60,22 @@ class Provider:
 
 
 @dataclass(frozen=True, slots=True)
+class Receptionist:
+    """How the practice's phone receptionist speaks, in no provider's terms.
+
+    `voice` is the agent provider's name for a voice (passed through as it is);
+    `language` a BCP 47 code. `provider_options` holds each agent provider's own
+    settings by provider name, checked by that provider's adapter, not here.
+    """
+
+    greeting: str | None = None
+    instructions: str | None = None
+    voice: str | None = None
+    language: str = "en"
+    provider_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Practice:
     """Everything about a practice that decides which slots exist.
 
@@ -76,7 +92,7 @@ class Practice:
     slot_step: timedelta = timedelta(minutes=15)
     front_desk_phone: str | None = None
     default_region: str = "US"
-    extra: Mapping[str, str] = field(default_factory=dict)
+    receptionist: Receptionist = field(default_factory=Receptionist)
 
     def __post_init__(self) -> None:
         for provider in self.providers.values():

@@ -16,10 +16,13 @@ from litestar.openapi.spec import Components, SecurityScheme
 from entrypoints.http.auth import bearer_guard
 from entrypoints.http.call_events import call_events_handler
 from entrypoints.http.health import healthz, readyz
-from entrypoints.http.media_stream import ASGIApp, with_media_stream
+from entrypoints.http.media_stream import ASGIApp, with_media_streams
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limit import RateLimiter
-from entrypoints.http.twilio import MEDIA_PATH, media_stream_handler, twilio_router
+from entrypoints.http.telephony import CallGateway
+from entrypoints.http.twilio_media import twilio_media_handler
+from entrypoints.http.twilio_webhooks import MEDIA_PATH as TWILIO_MEDIA_PATH
+from entrypoints.http.twilio_webhooks import twilio_router
 from entrypoints.http.v1 import AppointmentsController, CallsController, get_practice, list_slots
 from entrypoints.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
@@ -77,9 +80,11 @@ def create_app(container: Container) -> ASGIApp:
             "reschedule_appointment": provide(container.reschedule_appointment),
             "list_calls": provide(container.list_calls),
             "get_call": provide(container.get_call),
+            "call_references": provide(container.carrier_references),
         },
     )
 
+    gateway = CallGateway(container)
     warming: set[asyncio.Task[int]] = set()  # the loop keeps only weak references
 
     async def warm_database() -> None:
@@ -104,7 +109,7 @@ def create_app(container: Container) -> ASGIApp:
         return Response(container.metrics().render(), media_type=METRICS_CONTENT_TYPE)
 
     litestar = Litestar(
-        route_handlers=[healthz, readyz, metrics, api, twilio_router(container)],
+        route_handlers=[healthz, readyz, metrics, api, twilio_router(container, gateway)],
         dependencies={
             "database": provide(container.database),
             "capacity": provide(container.call_capacity),
@@ -134,4 +139,5 @@ def create_app(container: Container) -> ASGIApp:
             render_plugins=[ScalarRenderPlugin()],
         ),
     )
-    return with_media_stream(litestar, MEDIA_PATH, media_stream_handler(container))
+    media_streams = {TWILIO_MEDIA_PATH: twilio_media_handler(container, gateway)}
+    return with_media_streams(litestar, media_streams)

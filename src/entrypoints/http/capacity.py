@@ -8,8 +8,9 @@ lapses after `reservation_s`. While draining (SIGTERM), nothing new is admitted 
 Calls are named by `call_ref`: the carrier's name and its reference for the call. A
 call whose stream has ended is not over yet: the carrier then asks what to do next
 (hang up, or dial the front desk). Until that is answered, or for at most `handoff_s`
-(no carrier asks when the caller hung up), the call counts as handing off, and a draining instance waits for it: exiting at the stream's end would
-drop the transfer of the last caller.
+(no carrier asks when the caller hung up), the call counts as handing off, and a
+draining instance waits for it: exiting at the stream's end would drop the transfer of
+the last caller.
 """
 
 from __future__ import annotations

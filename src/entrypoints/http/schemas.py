@@ -73,12 +73,21 @@ class AppointmentOut(msgspec.Struct, frozen=True):
     created_at: Utc
     updated_at: Utc
     cancelled_at: Utc | None
+    call_id: Annotated[
+        UUID | None, Meta(description="The call that booked it (`GET /api/v1/calls/{id}`)")
+    ]
     call_sid: Annotated[
-        str | None, Meta(description="The Twilio call that booked it, for phone bookings")
+        str | None,
+        Meta(
+            description="Deprecated: the carrier's reference of the call that booked it",
+            extra_json_schema={"deprecated": True},
+        ),
     ]
 
     @classmethod
-    def of(cls, appointment: Appointment, zone: ZoneInfo) -> AppointmentOut:
+    def of(
+        cls, appointment: Appointment, zone: ZoneInfo, *, call_sid: str | None = None
+    ) -> AppointmentOut:
         slot = appointment.slot
         return cls(
             id=appointment.id,
@@ -95,7 +104,8 @@ class AppointmentOut(msgspec.Struct, frozen=True):
             created_at=_utc(appointment.created_at),
             updated_at=_utc(appointment.updated_at),
             cancelled_at=_utc(appointment.cancelled_at) if appointment.cancelled_at else None,
-            call_sid=appointment.call_sid,
+            call_id=appointment.call_id,
+            call_sid=call_sid,
         )
 
 

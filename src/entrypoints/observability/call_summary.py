@@ -19,23 +19,23 @@ class CallSummaryLog:
         self._turns: Counter[str] = Counter()
         self._tools: Counter[str] = Counter()
 
-    def publish(self, call_sid: str, event: CallEvent) -> None:
+    def publish(self, call_id: str, event: CallEvent) -> None:
         match event:
             case TranscriptHeard():
-                self._turns[call_sid] += 1
+                self._turns[call_id] += 1
             case ToolRan():
-                self._tools[call_sid] += 1
+                self._tools[call_id] += 1
             case CallEnded(reason, next_step, stats):
                 latencies = stats.agent_latencies_s
                 log.info(
                     "call ended",
                     extra={
-                        "call_sid": call_sid,
+                        "call_id": call_id,
                         "outcome": reason.value,
                         "next_step": next_step.value,
                         "duration_s": round(stats.frames_in * FRAME_S, 1),
-                        "turns": self._turns.pop(call_sid, 0),
-                        "tools": self._tools.pop(call_sid, 0),
+                        "turns": self._turns.pop(call_id, 0),
+                        "tools": self._tools.pop(call_id, 0),
                         "barge_ins": stats.barge_ins,
                         "agent_reconnects": stats.agent_reconnects,
                         "frames_in": stats.frames_in,

@@ -9,6 +9,6 @@ class FanOut:
     def __init__(self, *observers: CallObserver) -> None:
         self._observers = observers
 
-    def publish(self, call_sid: str, event: CallEvent) -> None:
+    def publish(self, call_id: str, event: CallEvent) -> None:
         for observer in self._observers:
-            observer.publish(call_sid, event)
+            observer.publish(call_id, event)

@@ -104,7 +104,10 @@ def configure_logging(
 
 
 @contextmanager
-def bind_call(call_sid: str, **values: Any) -> Iterator[None]:
-    """Bind the call sid (and more) to every log line of this task and its children."""
-    with structlog.contextvars.bound_contextvars(call_sid=call_sid, **values):
+def bind_call(carrier: str, carrier_call_id: str, **values: Any) -> Iterator[None]:
+    """Bind the call's carrier and its reference (and more) to every log line of this
+    task and its children."""
+    with structlog.contextvars.bound_contextvars(
+        carrier=carrier, carrier_call_id=carrier_call_id, **values
+    ):
         yield

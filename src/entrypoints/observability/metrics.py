@@ -87,7 +87,7 @@ class CallMetrics:
             registry=r,
         )
 
-    def publish(self, call_sid: str, event: CallEvent) -> None:
+    def publish(self, call_id: str, event: CallEvent) -> None:
         """Count one call event (the `CallObserver` port); never raises."""
         match event:
             case ToolRan(name, _, outcome, duration_ms):

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from adapters.fly import Flyctl
 from adapters.twilio_rest import AvailableNumber, OwnedNumber, TwilioNumbers
-from entrypoints.http.twilio import STATUS_PATH, VOICE_PATH
+from entrypoints.http.twilio_webhooks import STATUS_PATH, VOICE_PATH
 from entrypoints.setup.console import Console, SetupFailed
 from entrypoints.setup.fly_deploy import deploy_to_fly
 from entrypoints.setup.settings import SetupSettings

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
@@ -11,6 +13,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, FromQuery, HeaderParameter, QueryParameter
 
+from application.calls.records import CarrierReferencesHandler
 from application.scheduling import (
     BookAppointment,
     BookAppointmentHandler,
@@ -23,7 +26,7 @@ from application.scheduling import (
     RescheduleAppointment,
     RescheduleAppointmentHandler,
 )
-from domain.scheduling import AppointmentStatus, Channel, InvalidInput, Practice
+from domain.scheduling import Appointment, AppointmentStatus, Channel, InvalidInput, Practice
 from entrypoints.http.auth import SCOPE_STATE_KEY
 from entrypoints.http.links import (
     BOOK_APPOINTMENT,
@@ -140,6 +143,7 @@ class AppointmentsController(Controller):
         self,
         practice: NamedDependency[Practice],
         find_appointments: NamedDependency[FindAppointmentsHandler],
+        call_references: NamedDependency[CarrierReferencesHandler],
         phone: Annotated[
             str | None,
             QueryParameter(
@@ -168,7 +172,7 @@ class AppointmentsController(Controller):
             )
         )
         return AppointmentPage(
-            items=[AppointmentOut.of(a, zone) for a in page.items],
+            items=await rendered(page.items, zone, call_references),
             total=page.total,
             limit=limit,
             offset=offset,
@@ -186,9 +190,10 @@ class AppointmentsController(Controller):
         appointment_id: FromPath[UUID],
         practice: NamedDependency[Practice],
         get_appointment: NamedDependency[GetAppointmentHandler],
+        call_references: NamedDependency[CarrierReferencesHandler],
     ) -> AppointmentOut:
         appointment = await get_appointment(appointment_id)
-        return AppointmentOut.of(appointment, practice.time_zone)
+        return (await rendered([appointment], practice.time_zone, call_references))[0]
 
     @post(
         "/{appointment_id:uuid}/cancel",
@@ -202,9 +207,10 @@ class AppointmentsController(Controller):
         appointment_id: FromPath[UUID],
         practice: NamedDependency[Practice],
         cancel_appointment: NamedDependency[CancelAppointmentHandler],
+        call_references: NamedDependency[CarrierReferencesHandler],
     ) -> AppointmentOut:
         appointment = await cancel_appointment(CancelAppointment(appointment_id=appointment_id))
-        return AppointmentOut.of(appointment, practice.time_zone)
+        return (await rendered([appointment], practice.time_zone, call_references))[0]
 
     @post(
         "/{appointment_id:uuid}/reschedule",
@@ -219,8 +225,24 @@ class AppointmentsController(Controller):
         data: Annotated[RescheduleBody, Body(examples=[_RESCHEDULE_EXAMPLE], schema_extra=_CLOSED)],
         practice: NamedDependency[Practice],
         reschedule_appointment: NamedDependency[RescheduleAppointmentHandler],
+        call_references: NamedDependency[CarrierReferencesHandler],
     ) -> AppointmentOut:
         appointment = await reschedule_appointment(
             RescheduleAppointment(appointment_id=appointment_id, slot_id=data.slot_id)
         )
-        return AppointmentOut.of(appointment, practice.time_zone)
+        return (await rendered([appointment], practice.time_zone, call_references))[0]
+
+
+async def rendered(
+    appointments: Sequence[Appointment], zone: ZoneInfo, call_references: CarrierReferencesHandler
+) -> list[AppointmentOut]:
+    """The appointments as the API shows them, each with its call's carrier reference
+    (the deprecated `call_sid`) looked up in one query."""
+    ids = {a.call_id for a in appointments if a.call_id is not None}
+    references = await call_references(ids)
+    return [
+        AppointmentOut.of(
+            a, zone, call_sid=references.get(a.call_id) if a.call_id is not None else None
+        )
+        for a in appointments
+    ]

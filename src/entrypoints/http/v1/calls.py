@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from uuid import UUID
 
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromQuery, Parameter, QueryParameter
+from msgspec import Meta
 
 from application.calls.records import GetCallHandler, ListCallsHandler
 from application.ports import CallQuery
@@ -35,8 +37,16 @@ class ToolInvocationOut(msgspec.Struct, frozen=True):
     duration_ms: float
 
 
+LEGACY_CARRIER = "twilio"
+"""Calls looked up by a bare carrier reference (the v1 API's first key) are Twilio's."""
+
+Deprecated = Meta(extra_json_schema={"deprecated": True})
+
+
 class CallOut(msgspec.Struct, frozen=True):
-    call_sid: str
+    id: Annotated[UUID, Meta(description="Ours: the key of this call in the API")]
+    carrier: Annotated[str, Meta(examples=["twilio"], description="Who carried the call")]
+    carrier_call_id: Annotated[str, Meta(description="The carrier's own reference for it")]
     from_number: str
     to_number: str
     status: str
@@ -44,13 +54,28 @@ class CallOut(msgspec.Struct, frozen=True):
     started_at: datetime
     ended_at: datetime | None
     end_reason: str | None
-    twilio_status: str | None
+    carrier_status: Annotated[
+        str | None, Meta(description="The carrier's latest status word, as it sent it")
+    ]
     duration_s: int | None
+    call_sid: Annotated[
+        str | None,
+        Deprecated,
+        Meta(description="Deprecated: `carrier_call_id` of a Twilio call; null for others"),
+    ]
+    twilio_status: Annotated[
+        str | None,
+        Deprecated,
+        Meta(description="Deprecated: `carrier_status` of a Twilio call; null for others"),
+    ]
 
     @classmethod
     def of(cls, call: Call) -> CallOut:
+        twilio = call.carrier == LEGACY_CARRIER
         return cls(
-            call_sid=call.sid,
+            id=call.id,
+            carrier=call.carrier,
+            carrier_call_id=call.carrier_call_id,
             from_number=call.from_number,
             to_number=call.to_number,
             status=call.status.value,
@@ -58,8 +83,10 @@ class CallOut(msgspec.Struct, frozen=True):
             started_at=call.started_at,
             ended_at=call.ended_at,
             end_reason=call.end_reason.value if call.end_reason else None,
-            twilio_status=call.twilio_status,
+            carrier_status=call.carrier_status,
             duration_s=call.duration_s,
+            call_sid=call.carrier_call_id if twilio else None,
+            twilio_status=call.carrier_status if twilio else None,
         )
 
 
@@ -74,6 +101,15 @@ class CallPage(msgspec.Struct, frozen=True):
     total: int
     limit: int
     offset: int
+
+
+async def find_call(get_call: GetCallHandler, call_ref: str) -> Call:
+    """By our id, or (deprecated) by a Twilio call sid; `CallNotFound` otherwise."""
+    try:
+        call_id = UUID(call_ref)
+    except ValueError:
+        return await get_call.by_carrier(LEGACY_CARRIER, call_ref)
+    return await get_call(call_id)
 
 
 class CallsController(Controller):
@@ -94,7 +130,9 @@ class CallsController(Controller):
         status: FromQuery[CallStatus | None] = None,
         from_number: Annotated[
             str | None,
-            QueryParameter(min_length=1, max_length=64, description="Caller, as Twilio sent it"),
+            QueryParameter(
+                min_length=1, max_length=64, description="Caller, as the carrier sent it"
+            ),
         ] = None,
         started_from: Annotated[
             str | None, QueryParameter(name="from", max_length=40, description="Start, inclusive")
@@ -121,15 +159,21 @@ class CallsController(Controller):
         )
 
     @get(
-        "/{call_sid:str}",
+        "/{call_ref:str}",
         operation_id=GET_CALL,
         summary="One call with its transcript and tool invocations",
+        description=(
+            "`call_ref` is the call's `id`. A Twilio call sid (`CA...`) is still accepted "
+            "in its place; that form is deprecated."
+        ),
         responses={**UNAUTHORIZED, **CALL_NOT_FOUND, **UNAVAILABLE},
     )
     async def get_call(
-        self, call_sid: FromPath[str], get_call: NamedDependency[GetCallHandler]
+        self,
+        call_ref: Annotated[str, Parameter(max_length=64, description="The call's id")],
+        get_call: NamedDependency[GetCallHandler],
     ) -> CallDetail:
-        call = await get_call(call_sid)
+        call = await find_call(get_call, call_ref)
         return CallDetail(
             call=CallOut.of(call),
             turns=[TurnOut(t.speaker.value, t.text, t.at, t.interrupted) for t in call.turns],
