@@ -14,7 +14,13 @@ from adapters.deepgram import DeepgramVoiceAgent
 from adapters.deepgram import agent as agent_module
 from adapters.deepgram import messages as m
 from adapters.deepgram.settings import render_settings
-from application.ports.voice import AgentFailed, AgentProfile, HistoryItem, ToolSpec
+from application.ports.voice import (
+    TELEPHONE_AUDIO,
+    AgentFailed,
+    AgentProfile,
+    HistoryItem,
+    ToolSpec,
+)
 
 KEY = "contract-key"
 
@@ -23,10 +29,6 @@ def a_realistic_profile() -> AgentProfile:
     return AgentProfile(
         prompt="You are the receptionist of Smile Dental. Today is Tuesday 3 June 2025.",
         greeting="Thank you for calling Smile Dental. How can I help?",
-        listen_model="flux-general-en",
-        think_provider="open_ai",
-        think_model="gpt-4o-mini",
-        speak_model="aura-2-thalia-en",
         tools=[
             ToolSpec(
                 name="book_appointment",
@@ -55,7 +57,7 @@ def a_realistic_profile() -> AgentProfile:
 
 
 def test_our_settings_pass_the_strict_schema() -> None:
-    settings = validate_settings(m.encode(render_settings(a_realistic_profile())))
+    settings = validate_settings(m.encode(render_settings(a_realistic_profile(), TELEPHONE_AUDIO)))
     assert settings.audio.input is not None
     assert settings.audio.input.encoding == "mulaw"
     assert settings.agent.think is not None
@@ -76,7 +78,7 @@ def test_our_settings_pass_the_strict_schema() -> None:
 def test_a_settings_with_an_unknown_field_or_wrong_type_fails_the_schema(
     path: tuple[str, ...], value: object
 ) -> None:
-    settings = json.loads(m.encode(render_settings(a_realistic_profile())))
+    settings = json.loads(m.encode(render_settings(a_realistic_profile(), TELEPHONE_AUDIO)))
     target = settings
     for key in path[:-1]:
         target = target[key]
@@ -86,7 +88,7 @@ def test_a_settings_with_an_unknown_field_or_wrong_type_fails_the_schema(
 
 
 def test_a_settings_missing_a_required_field_fails_the_schema() -> None:
-    settings = json.loads(m.encode(render_settings(a_realistic_profile())))
+    settings = json.loads(m.encode(render_settings(a_realistic_profile(), TELEPHONE_AUDIO)))
     del settings["agent"]["listen"]["provider"]["model"]
     with pytest.raises(msgspec.ValidationError, match="model"):
         validate_settings(json.dumps(settings))
@@ -96,8 +98,8 @@ class _SettingsWithAnExtraField(m.Settings, tag="Settings", tag_field="type", kw
     surprise: str
 
 
-def settings_with_an_extra_field(profile: AgentProfile) -> m.Settings:
-    rendered = render_settings(profile)
+def settings_with_an_extra_field(profile: AgentProfile, *args: object) -> m.Settings:
+    rendered = render_settings(profile, TELEPHONE_AUDIO)
     return _SettingsWithAnExtraField(
         audio=rendered.audio, agent=rendered.agent, surprise="not in the schema"
     )
@@ -125,7 +127,9 @@ async def test_refused_settings_reach_the_adapter_as_agent_failed_with_the_error
 ) -> None:
     monkeypatch.setattr(agent_module, "render_settings", settings_with_an_extra_field)
     async with DeepgramEmulator(api_key=KEY) as emulator:
-        connection = await DeepgramVoiceAgent(emulator.url, KEY).connect(a_realistic_profile())
+        connection = await DeepgramVoiceAgent(emulator.url, KEY).connect(
+            a_realistic_profile(), TELEPHONE_AUDIO
+        )
         async with asyncio.timeout(5):
             events = [event async for event in connection.events()]
         [failure] = events

@@ -10,6 +10,7 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from adapters.deepgram import DeepgramAgentConnection, DeepgramVoiceAgent
+from application.ports import TELEPHONE_AUDIO
 from application.ports.voice import (
     AgentAudio,
     AgentAudioDone,
@@ -63,7 +64,7 @@ async def open_call(
     emulator = DeepgramEmulator(api_key=KEY, script=script, record_audio=record_audio)
     await emulator.__aenter__()
     agent = DeepgramVoiceAgent(emulator.url, KEY, keepalive_interval_s=keepalive_interval_s)
-    return emulator, await agent.connect(a_profile())
+    return emulator, await agent.connect(a_profile(), TELEPHONE_AUDIO)
 
 
 @pytest.fixture
@@ -119,7 +120,7 @@ async def test_audio_buffered_past_the_limit_drops_the_oldest_frames(
     await emulator.__aenter__()
     emulator_factory.append(emulator)
     agent = DeepgramVoiceAgent(emulator.url, KEY, audio_buffer_limit_bytes=480)
-    connection = await agent.connect(a_profile())
+    connection = await agent.connect(a_profile(), TELEPHONE_AUDIO)
     frames = [bytes([n]) * 160 for n in range(5)]
     for frame in frames:
         await connection.send_audio(frame)
@@ -176,7 +177,9 @@ async def test_the_greeting_is_spoken_first(emulator_factory: list[DeepgramEmula
     emulator = DeepgramEmulator(api_key=KEY)
     await emulator.__aenter__()
     emulator_factory.append(emulator)
-    connection = await DeepgramVoiceAgent(emulator.url, KEY).connect(a_profile("Hello!"))
+    connection = await DeepgramVoiceAgent(emulator.url, KEY).connect(
+        a_profile("Hello!"), TELEPHONE_AUDIO
+    )
     seen = await events_until(connection.events(), AgentAudioDone)
     assert seen[:2] == [AgentReady(), Transcript(role="assistant", text="Hello!")]
     await connection.close()
@@ -277,7 +280,7 @@ async def test_a_wrong_key_is_unavailable_without_revealing_the_key(
     await emulator.__aenter__()
     emulator_factory.append(emulator)
     with pytest.raises(AgentUnavailable, match="401") as raised:
-        await DeepgramVoiceAgent(emulator.url, "wrong-key").connect(a_profile())
+        await DeepgramVoiceAgent(emulator.url, "wrong-key").connect(a_profile(), TELEPHONE_AUDIO)
     assert "wrong-key" not in str(raised.value)
     assert emulator.rejected_handshakes == 1
 
@@ -288,7 +291,7 @@ async def test_an_unreachable_url_is_unavailable() -> None:
         port = probe.getsockname()[1]
     agent = DeepgramVoiceAgent(f"ws://127.0.0.1:{port}/v1/agent/converse", KEY)
     with pytest.raises(AgentUnavailable, match="unreachable"):
-        await agent.connect(a_profile())
+        await agent.connect(a_profile(), TELEPHONE_AUDIO)
 
 
 async def test_a_server_that_never_says_welcome_is_unavailable_within_the_timeout() -> None:
@@ -301,7 +304,7 @@ async def test_a_server_that_never_says_welcome_is_unavailable_within_the_timeou
         loop = asyncio.get_running_loop()
         started = loop.time()
         with pytest.raises(AgentUnavailable, match=r"within 0\.2s"):
-            await agent.connect(a_profile())
+            await agent.connect(a_profile(), TELEPHONE_AUDIO)
         assert loop.time() - started < 1.0
 
 

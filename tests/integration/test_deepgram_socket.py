@@ -22,6 +22,7 @@ from websockets.http11 import Request, Response
 
 from adapters.deepgram import DeepgramAgentConnection, DeepgramVoiceAgent
 from adapters.deepgram.socket import AgentSocket, Message
+from application.ports import TELEPHONE_AUDIO
 from application.ports.voice import AgentFailed, AgentReady, AgentUnavailable
 from tests.support.agent_profile import a_profile
 from tests.support.raw_websocket import (
@@ -133,7 +134,7 @@ async def test_a_refused_connect_is_unavailable_naming_the_status_never_the_key(
         port = next(iter(server.sockets)).getsockname()[1]
         agent = DeepgramVoiceAgent(f"ws://127.0.0.1:{port}", KEY)
         with pytest.raises(AgentUnavailable, match=f"HTTP {status.value}") as raised:
-            await agent.connect(a_profile())
+            await agent.connect(a_profile(), TELEPHONE_AUDIO)
     assert KEY not in str(raised.value)
     assert raised.value.__cause__ is None
     # Ours only: websockets' debug log shows the request's headers (the redacting log
@@ -235,7 +236,9 @@ async def test_a_bad_url_raises_invalid_uri(url: str) -> None:
 
 async def test_a_bad_url_makes_connect_unavailable() -> None:
     with pytest.raises(AgentUnavailable, match="InvalidURI"):
-        await DeepgramVoiceAgent("ws://agent.example:99999", KEY).connect(a_profile())
+        await DeepgramVoiceAgent("ws://agent.example:99999", KEY).connect(
+            a_profile(), TELEPHONE_AUDIO
+        )
 
 
 # --- 2. messages -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 
 from adapters.deepgram import DeepgramVoiceAgent
 from adapters.deepgram.socket import AgentSocket
+from application.ports import TELEPHONE_AUDIO
 from application.ports.voice import AgentUnavailable
 from tests.support.agent_profile import a_profile
 
@@ -107,7 +108,7 @@ async def test_a_certificate_we_do_not_trust_is_refused(
     with pytest.raises(ssl.SSLCertVerificationError):
         await open_socket(url_of(tls_server))
     with pytest.raises(AgentUnavailable, match="Deepgram unreachable: SSLCertVerificationError"):
-        await DeepgramVoiceAgent(url_of(tls_server), KEY).connect(a_profile())
+        await DeepgramVoiceAgent(url_of(tls_server), KEY).connect(a_profile(), TELEPHONE_AUDIO)
 
 
 @pytest.mark.usefixtures("trusted")

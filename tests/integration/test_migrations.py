@@ -119,7 +119,8 @@ async def test_calls_keep_their_turns_tools_and_bookings_across_the_neutral_call
         async with SqlAlchemyUnitOfWork(database) as uow:
             first = await uow.calls.get_by_carrier("twilio", "CA1")
             second = await uow.calls.get_by_carrier("twilio", "CA2")
-            assert first is not None and second is not None
+            assert first is not None
+            assert second is not None
             booked = await uow.appointments.find(AppointmentQuery(limit=10))
     finally:
         await database.dispose()

@@ -19,7 +19,7 @@ from application.ports.voice import (
     CallerDtmf,
     CallerEvent,
     CallerHungUp,
-    PlaybackMarked,
+    TurnPlayed,
 )
 from tests.support.twilio_simulator import BYTES_PER_S, SimulatedCall
 
@@ -173,7 +173,7 @@ async def test_a_mark_comes_back_only_after_the_audio_before_it_has_played(
         await leg.play(audio)
         await leg.mark("greeting-done")
         echoed_at = await call.wait_for_mark_echoed("greeting-done")
-        assert await events.next() == PlaybackMarked("greeting-done")
+        assert await events.next() == TurnPlayed("greeting-done")
         media_at = next(r.at for r in call.received if r.event == "media")
         assert echoed_at - media_at >= 0.19
         assert bytes(call.audio) == audio
@@ -221,7 +221,7 @@ async def test_clear_drops_queued_audio_and_returns_pending_marks_at_once(
         await call.wait_for_mark_received("answer-done")
         await leg.clear()
         echoed_at = await call.wait_for_mark_echoed("answer-done", timeout_s=1)
-        assert await events.next() == PlaybackMarked("answer-done")
+        assert await events.next() == TurnPlayed("answer-done")
         assert echoed_at - call.clears[0] < 0.1
         assert call.cleared_audio_bytes > BYTES_PER_S * 2
         await leg.play(_speech(160))
@@ -352,5 +352,5 @@ async def test_writes_after_the_caller_left_are_swallowed(server: MediaServer) -
             await leg.play(_speech(160))
             await leg.mark("nobody-listens")
             await leg.clear()
-        assert leg.closed
+        assert leg.ended
         await leg.close()

@@ -9,9 +9,5 @@ def a_profile(greeting: str | None = None) -> AgentProfile:
     return AgentProfile(
         prompt="You are a receptionist.",
         greeting=greeting,
-        listen_model="flux-general-en",
-        think_provider="open_ai",
-        think_model="gpt-4o-mini",
-        speak_model="aura-2-thalia-en",
         tools=[],
     )

@@ -8,7 +8,7 @@ booked appointments of one provider, one record per idempotency key).
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
@@ -113,6 +113,10 @@ class FakeCallRepository:
             if (call.carrier, call.carrier_call_id) == (carrier, carrier_call_id):
                 return copy.deepcopy(call)
         return None
+
+    async def carrier_references(self, call_ids: Collection[UUID]) -> Mapping[UUID, str]:
+        known = {**self._store.calls, **self.staged}
+        return {i: known[i].carrier_call_id for i in call_ids if i in known}
 
     async def update(self, call: Call) -> None:
         self.staged[call.id] = copy.deepcopy(call)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from application.calls.session import SessionLimits
 from application.receptionist.tools import CallContext, ReceptionistTools, ToolOutcome
@@ -11,6 +12,7 @@ from tests.support.practice import NOW
 from tests.support.tools import CALLER
 
 SID = "CA" + "0" * 32
+CALL_ID = uuid.UUID("00000000-0000-4000-8000-000000000001")
 FAST = SessionLimits(goodbye_timeout_s=2, tool_timeout_s=2, tool_drain_timeout_s=2, max_call_s=5)
 
 
@@ -41,7 +43,9 @@ class GatedTools:
 def live_call() -> Call:
     """The call a session runs: answered, from `CALLER`."""
     return Call(
-        sid=SID,
+        id=CALL_ID,
+        carrier="fake",
+        carrier_call_id=SID,
         from_number=CALLER,
         to_number="+12125550100",
         started_at=NOW,

@@ -7,6 +7,7 @@ booking's arguments).
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from dependency_injector import providers
@@ -18,6 +19,9 @@ from entrypoints.container import Container
 from tests.support.clock import FixedClock
 from tests.support.fakes import InMemoryStore, fake_unit_of_work_factory
 from tests.support.practice import MONDAY, NOW, make_practice, slot_at
+
+CALL_ID = uuid.UUID("00000000-0000-4000-8000-0000000000c1")
+"""The call the tools run in."""
 
 CALLER = "+14155550123"
 
@@ -41,7 +45,7 @@ def make_tools(
 
 
 def context(phone: str | None = CALLER) -> CallContext:
-    return CallContext(call_sid="CA1", caller_phone=PhoneNumber(phone) if phone else None)
+    return CallContext(call_id=CALL_ID, caller_phone=PhoneNumber(phone) if phone else None)
 
 
 def booking(hour: int = 10, name: str = "Ada Lovelace", **more: str) -> dict[str, str]:

@@ -2,8 +2,9 @@
 the `VoiceAgent`, for unit tests of `CallSession` and `AnswerCall`.
 
 Tests feed events into queues and await conditions on what each side received; nothing
-here sleeps. `FakeCallLeg` plays like Twilio: a mark comes back as `PlaybackMarked` once
-the audio before it has played (`play_out()`), and `clear` returns pending marks at once.
+here sleeps. `FakeCallLeg` plays like a carrier: a finished turn comes back as
+`TurnPlayed` once the audio before it has played (`play_out()`), and `interrupt`
+reports every pending turn played at once.
 """
 
 from __future__ import annotations
@@ -14,21 +15,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from application.ports import (
+    TELEPHONE_AUDIO,
     AgentConnection,
     AgentEvent,
     AgentFailed,
     AgentProfile,
     AgentUnavailable,
+    AudioFormat,
     CallerAudio,
     CallerEvent,
     CallerHungUp,
     CallLeg,
-    PlaybackMarked,
+    CallOutcome,
+    TurnPlayed,
     VoiceAgent,
 )
 
 Write = tuple[Any, ...]
-"""("play", bytes) | ("clear",) | ("mark", name) | ("close",)"""
+"""("play", bytes) | ("interrupt",) | ("finish_turn", turn) | ("end",)"""
 
 _END = object()
 
@@ -51,21 +55,27 @@ class _Watched:
 class FakeCallLeg(_Watched):
     """`CallLeg` whose events the test feeds and whose writes it reads back in order."""
 
-    def __init__(self, call_sid: str = "CA0001") -> None:
+    def __init__(
+        self,
+        carrier_call_id: str = "CA0001",
+        *,
+        carrier: str = "fake",
+        audio_format: AudioFormat = TELEPHONE_AUDIO,
+    ) -> None:
         super().__init__()
-        self._sid = call_sid
+        self.carrier = carrier
+        self.carrier_call_id = carrier_call_id
+        self.audio_format = audio_format
         self._events: asyncio.Queue[Any] = asyncio.Queue()
-        self._unplayed_marks: list[str] = []
+        self._unplayed_turns: list[int] = []
         self.writes: list[Write] = []
-        self.closed = False
+        self.ended = False
+        self.outcome: CallOutcome | None = None
+        """What `end` was given."""
         self.hang_up_delivered = False
         """True once `events` has handed the session a `CallerHungUp`."""
         self.handled = 0
         """Events the session has finished with (it asked for the next one after each)."""
-
-    @property
-    def call_sid(self) -> str:
-        return self._sid
 
     # --- the test's side -----------------------------------------------------------
 
@@ -82,18 +92,18 @@ class FakeCallLeg(_Watched):
         self._events.put_nowait(CallerHungUp())
 
     def play_out(self) -> None:
-        """Everything sent so far has played: each pending mark comes back."""
-        for name in self._unplayed_marks:
-            self._events.put_nowait(PlaybackMarked(name))
-        self._unplayed_marks.clear()
+        """Everything sent so far has played: each pending turn comes back played."""
+        for turn in self._unplayed_turns:
+            self._events.put_nowait(TurnPlayed(turn))
+        self._unplayed_turns.clear()
 
     @property
     def played(self) -> list[bytes]:
         return [w[1] for w in self.writes if w[0] == "play"]
 
     @property
-    def marks(self) -> list[str]:
-        return [w[1] for w in self.writes if w[0] == "mark"]
+    def finished_turns(self) -> list[int]:
+        return [w[1] for w in self.writes if w[0] == "finish_turn"]
 
     async def wait_for_writes(self, count: int) -> None:
         await self.wait_until(lambda: len(self.writes) >= count)
@@ -101,11 +111,11 @@ class FakeCallLeg(_Watched):
     async def wait_for_played(self, count: int) -> None:
         await self.wait_until(lambda: len(self.played) >= count)
 
-    async def wait_for_mark(self, count: int = 1) -> None:
-        await self.wait_until(lambda: len(self.marks) >= count)
+    async def wait_for_finished_turns(self, count: int = 1) -> None:
+        await self.wait_until(lambda: len(self.finished_turns) >= count)
 
-    async def wait_closed(self) -> None:
-        await self.wait_until(lambda: self.closed)
+    async def wait_ended(self) -> None:
+        await self.wait_until(lambda: self.ended)
 
     async def wait_handled(self, count: int) -> None:
         await self.wait_until(lambda: self.handled >= count)
@@ -130,19 +140,22 @@ class FakeCallLeg(_Watched):
         self.writes.append(("play", audio))
         await self._notify()
 
-    async def clear(self) -> None:
-        self.writes.append(("clear",))
-        self.play_out()  # like Twilio: cleared marks come back at once
+    async def interrupt(self) -> None:
+        self.writes.append(("interrupt",))
+        self.play_out()  # like a carrier: interrupted turns are reported played at once
         await self._notify()
 
-    async def mark(self, name: str) -> None:
-        self.writes.append(("mark", name))
-        self._unplayed_marks.append(name)
+    async def finish_turn(self, turn: int) -> None:
+        self.writes.append(("finish_turn", turn))
+        self._unplayed_turns.append(turn)
         await self._notify()
 
-    async def close(self) -> None:
-        self.writes.append(("close",))
-        self.closed = True
+    async def end(self, outcome: CallOutcome) -> None:
+        if self.ended:
+            return
+        self.writes.append(("end",))
+        self.ended = True
+        self.outcome = outcome
         self._events.put_nowait(_END)
         await self._notify()
 
@@ -162,7 +175,6 @@ class FakeAgentConnection(_Watched):
         self._events: asyncio.Queue[Any] = asyncio.Queue()
         self.audio: list[bytes] = []
         self.tool_results: list[ToolResult] = []
-        self.injected: list[str] = []
         self.closed = False
         self.handled = 0
         """Events the session has finished with (it asked for the next one after each)."""
@@ -215,11 +227,6 @@ class FakeAgentConnection(_Watched):
             self.tool_results.append(ToolResult(call_id, name, content))
             await self._notify()
 
-    async def inject_message(self, text: str) -> None:
-        if not self.closed:
-            self.injected.append(text)
-            await self._notify()
-
     async def close(self) -> None:
         self.closed = True
         self._events.put_nowait(_END)
@@ -246,6 +253,7 @@ class FakeVoiceAgent(_Watched):
         self.gate = gate
         self.on_connect = on_connect
         self.profiles: list[AgentProfile] = []
+        self.formats: list[AudioFormat] = []
         self.connections: list[FakeAgentConnection] = []
         self._connected = asyncio.Event()
 
@@ -260,8 +268,9 @@ class FakeVoiceAgent(_Watched):
         await self.wait_until(lambda: len(self.connections) >= count)
         return self.connections[count - 1]
 
-    async def connect(self, profile: AgentProfile) -> AgentConnection:
+    async def connect(self, profile: AgentProfile, audio: AudioFormat) -> AgentConnection:
         self.profiles.append(profile)
+        self.formats.append(audio)
         await self._notify()
         if self.gate is not None:
             await self.gate.wait()

@@ -1,11 +1,12 @@
-"""A call's life on the Twilio side (admit, open its stream, next step, status) and
-`AnswerCall`, over the in-memory unit of work and a fake voice agent."""
+"""A call's life on the carrier's side (admit or turn away, open its stream, next step,
+status) and `AnswerCall`, over the in-memory unit of work and a fake voice agent."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import json
+import uuid
 
 import pytest
 
@@ -22,7 +23,6 @@ from application.calls.answer import AnswerCall
 from application.calls.session import SessionLimits
 from application.errors import StorageUnavailable
 from application.ports import AgentAudio, HistoryItem, Transcript
-from application.receptionist.profile import VoiceConfig
 from application.receptionist.tools import CallContext
 from domain.calls import Call, CallStatus, EndReason, NextStep, StreamRefused
 from domain.scheduling import PhoneNumber, Practice
@@ -34,7 +34,16 @@ from tests.support.voice_fakes import FakeCallLeg, FakeVoiceAgent
 
 SID = "CA" + "1" * 32
 CALLER = "+14155550123"
-INCOMING = IncomingCall(call_sid=SID, from_number=CALLER, to_number="+12125550100")
+CARRIER = "fake"
+INCOMING = IncomingCall(
+    carrier=CARRIER, carrier_call_id=SID, from_number=CALLER, to_number="+12125550100"
+)
+
+
+def stored(store: InMemoryStore, reference: str = SID) -> Call:
+    """The stored call the carrier knows as `reference`."""
+    (call,) = [c for c in store.calls.values() if c.carrier_call_id == reference]
+    return call
 
 
 @pytest.fixture
@@ -44,6 +53,10 @@ def store() -> InMemoryStore:
 
 def admit(store: InMemoryStore) -> AdmitCallHandler:
     return AdmitCallHandler(fake_unit_of_work_factory(store), FixedClock(NOW))
+
+
+def next_step(store: InMemoryStore) -> NextStepHandler:
+    return NextStepHandler(fake_unit_of_work_factory(store))
 
 
 def open_stream(store: InMemoryStore) -> OpenStreamHandler:
@@ -57,7 +70,7 @@ async def test_admitting_a_call_records_it_ringing_and_stores_only_the_tokens_di
     store: InMemoryStore,
 ) -> None:
     token = await admit(store)(INCOMING)
-    call = store.calls[SID]
+    call = stored(store)
     assert call.status is CallStatus.RINGING
     assert (call.from_number, call.started_at) == (CALLER, NOW)
     assert call.stream_token_digest == token_digest(token)
@@ -67,12 +80,12 @@ async def test_admitting_a_call_records_it_ringing_and_stores_only_the_tokens_di
 
 async def test_the_right_token_opens_the_stream_once(store: InMemoryStore) -> None:
     token = await admit(store)(INCOMING)
-    call = await open_stream(store)(SID, token)
+    call = await open_stream(store)(CARRIER, SID, token)
     assert call.status is CallStatus.IN_PROGRESS
-    assert store.calls[SID].status is CallStatus.IN_PROGRESS
-    assert store.calls[SID].stream_token_digest is None
+    assert stored(store).status is CallStatus.IN_PROGRESS
+    assert stored(store).stream_token_digest is None
     with pytest.raises(StreamRefused):
-        await open_stream(store)(SID, token)
+        await open_stream(store)(CARRIER, SID, token)
 
 
 async def test_a_wrong_token_is_refused_and_the_right_one_still_works(
@@ -80,14 +93,14 @@ async def test_a_wrong_token_is_refused_and_the_right_one_still_works(
 ) -> None:
     token = await admit(store)(INCOMING)
     with pytest.raises(StreamRefused):
-        await open_stream(store)(SID, "not-the-token")
-    assert store.calls[SID].status is CallStatus.RINGING
-    await open_stream(store)(SID, token)
+        await open_stream(store)(CARRIER, SID, "not-the-token")
+    assert stored(store).status is CallStatus.RINGING
+    await open_stream(store)(CARRIER, SID, token)
 
 
 async def test_a_stream_for_an_unknown_call_is_refused(store: InMemoryStore) -> None:
     with pytest.raises(StreamRefused):
-        await open_stream(store)("CA-unknown", "whatever")
+        await open_stream(store)(CARRIER, "CA-unknown", "whatever")
 
 
 async def test_a_repeated_webhook_while_ringing_issues_a_fresh_token_and_voids_the_old(
@@ -97,43 +110,49 @@ async def test_a_repeated_webhook_while_ringing_issues_a_fresh_token_and_voids_t
     second = await admit(store)(INCOMING)
     assert first != second
     with pytest.raises(StreamRefused):
-        await open_stream(store)(SID, first)
-    await open_stream(store)(SID, second)
+        await open_stream(store)(CARRIER, SID, first)
+    await open_stream(store)(CARRIER, SID, second)
 
 
 async def test_a_webhook_for_a_call_already_answered_is_refused(store: InMemoryStore) -> None:
-    await open_stream(store)(SID, await admit(store)(INCOMING))
+    await open_stream(store)(CARRIER, SID, await admit(store)(INCOMING))
     with pytest.raises(StreamRefused):
         await admit(store)(INCOMING)
 
 
 async def test_the_next_step_of_an_unknown_call_is_to_hang_up(store: InMemoryStore) -> None:
-    assert await NextStepHandler(fake_unit_of_work_factory(store))("CA-unknown") is NextStep.HANG_UP
+    assert await next_step(store)(CARRIER, "CA-unknown") is NextStep.HANG_UP
 
 
 async def test_the_next_step_is_read_from_the_stored_call(store: InMemoryStore) -> None:
     await admit(store)(INCOMING)
-    store.calls[SID].plan(NextStep.TRANSFER)
-    assert await NextStepHandler(fake_unit_of_work_factory(store))(SID) is NextStep.TRANSFER
+    stored(store).plan(NextStep.TRANSFER)
+    assert await next_step(store)(CARRIER, SID) is NextStep.TRANSFER
 
 
 async def test_a_call_whose_end_is_not_stored_yet_goes_to_the_front_desk(
     store: InMemoryStore,
 ) -> None:
     await admit(store)(INCOMING)  # the final record was refused: only the admission is stored
-    assert await NextStepHandler(fake_unit_of_work_factory(store))(SID) is NextStep.APOLOGISE
-    store.calls[SID].end(EndReason.AGENT_ENDED, NOW)
-    assert await NextStepHandler(fake_unit_of_work_factory(store))(SID) is NextStep.HANG_UP
+    assert await next_step(store)(CARRIER, SID) is NextStep.APOLOGISE
+    stored(store).end(EndReason.AGENT_ENDED, NOW)
+    assert await next_step(store)(CARRIER, SID) is NextStep.HANG_UP
 
 
 async def test_a_final_status_callback_ends_the_call(store: InMemoryStore) -> None:
     await admit(store)(INCOMING)
     record = RecordCallStatusHandler(fake_unit_of_work_factory(store), FixedClock(NOW))
-    report = CallStatusReport(call_sid=SID, status="completed", duration_s=42)
+    report = CallStatusReport(
+        carrier=CARRIER,
+        carrier_call_id=SID,
+        carrier_status="completed",
+        final=True,
+        duration_s=42,
+    )
     assert await record(report) is True
-    call = store.calls[SID]
+    call = stored(store)
     assert call.status is CallStatus.ENDED
-    assert (call.twilio_status, call.duration_s) == ("completed", 42)
+    assert (call.carrier_status, call.duration_s) == ("completed", 42)
     assert call.end_reason is EndReason.CALLER_HUNG_UP
 
 
@@ -142,14 +161,20 @@ async def test_an_interim_status_callback_is_recorded_without_ending_the_call(
 ) -> None:
     await admit(store)(INCOMING)
     record = RecordCallStatusHandler(fake_unit_of_work_factory(store), FixedClock(NOW))
-    assert await record(CallStatusReport(call_sid=SID, status="ringing", duration_s=None))
-    assert store.calls[SID].is_live
-    assert store.calls[SID].twilio_status == "ringing"
+    assert await record(
+        CallStatusReport(
+            carrier=CARRIER, carrier_call_id=SID, carrier_status="ringing", final=False
+        )
+    )
+    assert stored(store).is_live
+    assert stored(store).carrier_status == "ringing"
 
 
 async def test_a_status_callback_for_an_unknown_call_returns_false(store: InMemoryStore) -> None:
     record = RecordCallStatusHandler(fake_unit_of_work_factory(store), FixedClock(NOW))
-    report = CallStatusReport(call_sid="CA-unknown", status="completed", duration_s=1)
+    report = CallStatusReport(
+        carrier=CARRIER, carrier_call_id="CA-unknown", carrier_status="completed", final=True
+    )
     assert await record(report) is False
     assert store.calls == {}
 
@@ -168,7 +193,6 @@ def answer_call(
         uow=uow,
         clock=clock,
         voice_agent=voice_agent,
-        voice=VoiceConfig(),
         tools=tools,
         open_stream=OpenStreamHandler(uow),
         limits=SessionLimits(goodbye_timeout_s=1, tool_drain_timeout_s=1, max_call_s=5),
@@ -181,9 +205,9 @@ async def test_a_refused_stream_is_closed_without_contacting_the_voice_agent(
     await admit(store)(INCOMING)
     voice_agent, leg = FakeVoiceAgent(), FakeCallLeg(SID)
     assert await answer_call(store, voice_agent)(leg, "forged-token") is None
-    assert leg.closed
+    assert leg.ended
     assert voice_agent.profiles == []
-    assert store.calls[SID].status is CallStatus.RINGING
+    assert stored(store).status is CallStatus.RINGING
 
 
 async def test_only_a_stream_that_claims_its_call_is_told_so_and_before_the_agent_is_called(
@@ -194,7 +218,7 @@ async def test_only_a_stream_that_claims_its_call_is_told_so_and_before_the_agen
     claims: list[tuple[str, int]] = []
 
     def claimed(call: Call) -> None:
-        claims.append((call.sid, len(voice_agent.profiles)))
+        claims.append((call.carrier_call_id, len(voice_agent.profiles)))
 
     answer = answer_call(store, voice_agent)
     assert await answer(FakeCallLeg(SID), "forged-token", claimed=claimed) is None
@@ -210,14 +234,14 @@ async def test_a_stream_that_cannot_be_checked_for_the_database_being_down_is_cl
 ) -> None:
     token = await admit(store)(INCOMING)
 
-    async def database_down(call_sid: str, token: str) -> Call:
+    async def database_down(carrier: str, carrier_call_id: str, token: str) -> Call:
         raise StorageUnavailable()
 
     voice_agent, leg = FakeVoiceAgent(), FakeCallLeg(SID)
     answer = dataclasses.replace(answer_call(store, voice_agent), open_stream=database_down)
     claims: list[Call] = []
     assert await answer(leg, token, claimed=claims.append) is None
-    assert leg.closed
+    assert leg.ended
     assert (voice_agent.profiles, claims) == ([], [])
 
 
@@ -233,13 +257,13 @@ async def test_an_unavailable_agent_ends_the_call_with_an_apology(
     call = await answer_call(store, voice_agent, practice)(leg, token)
     assert call is not None
     assert (call.end_reason, call.next_step) == (EndReason.AGENT_UNAVAILABLE, step)
-    stored = store.calls[SID]
-    assert (stored.status, stored.end_reason, stored.next_step) == (
+    record = stored(store)
+    assert (record.status, record.end_reason, record.next_step) == (
         CallStatus.ENDED,
         EndReason.AGENT_UNAVAILABLE,
         step,
     )
-    assert leg.closed
+    assert leg.ended
     assert len(voice_agent.profiles) == 1
 
 
@@ -255,7 +279,7 @@ async def test_the_agent_is_briefed_on_the_callers_upcoming_appointments_and_the
     booked = await answer.tools.invoke(
         "book_appointment",
         json.dumps(booking),
-        CallContext(call_sid="CA-earlier", caller_phone=PhoneNumber(CALLER)),
+        CallContext(call_id=uuid.uuid4(), caller_phone=PhoneNumber(CALLER)),
     )
     appointment_id = json.loads(booked.content)["appointment"]["appointment_id"]
 
@@ -276,8 +300,8 @@ async def test_the_agent_is_briefed_on_the_callers_upcoming_appointments_and_the
     assert call is not None
     assert call.end_reason is EndReason.CALLER_HUNG_UP
     assert connection.closed
-    assert leg.closed
-    assert store.calls[SID].status is CallStatus.ENDED
+    assert leg.ended
+    assert stored(store).status is CallStatus.ENDED
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from application.calls.events import AgentReconnected, CallEvent
 from application.calls.session import CallSession, SessionLimits
 from application.errors import StorageUnavailable
 from application.ports import (
+    TELEPHONE_AUDIO,
     AgentAudio,
     AgentAudioDone,
     AgentConnection,
@@ -39,6 +40,7 @@ from tests.support.clock import FixedClock
 from tests.support.fakes import InMemoryStore, fake_unit_of_work_factory
 from tests.support.practice import MONDAY, NOW, make_practice, slot_at
 from tests.support.session_parts import (
+    CALL_ID,
     CALLER,
     FAST,
     SID,
@@ -64,7 +66,7 @@ class Rig:
 
     @property
     def stored(self) -> Call:
-        return self.store.calls[SID]
+        return self.store.calls[CALL_ID]
 
 
 @asynccontextmanager
@@ -81,7 +83,7 @@ async def running_session(
     practice = practice or make_practice()
     store = InMemoryStore()
     call = live_call()
-    store.calls[SID] = copy.deepcopy(call)
+    store.calls[CALL_ID] = copy.deepcopy(call)
     leg, agent = FakeCallLeg(SID), FakeAgentConnection()
     tools = GatedTools(make_tools(store, practice))
     session = CallSession(
@@ -89,7 +91,7 @@ async def running_session(
         leg=leg,
         agent=agent,
         tools=tools,
-        context=CallContext(call_sid=SID, caller_phone=PhoneNumber(CALLER)),
+        context=CallContext(call_id=CALL_ID, caller_phone=PhoneNumber(CALLER)),
         uow=outage.over(store) if outage else fake_unit_of_work_factory(store),
         clock=FixedClock(NOW),
         limits=limits,
@@ -110,10 +112,6 @@ async def running_session(
 PROFILE = AgentProfile(
     prompt="You are the receptionist.",
     greeting="Hello, Test Dental.",
-    listen_model="flux-general-en",
-    think_provider="open_ai",
-    think_model="gpt-4o-mini",
-    speak_model="aura-2-thalia-en",
     tools=(),
 )
 
@@ -123,7 +121,7 @@ def _reconnector(voice: FakeVoiceAgent) -> Reconnect:
 
     async def reconnect(history: History) -> AgentConnection:
         resumed = dataclasses.replace(PROFILE, greeting=None, history=tuple(history))
-        return await voice.connect(resumed)
+        return await voice.connect(resumed, TELEPHONE_AUDIO)
 
     return reconnect
 
@@ -170,12 +168,12 @@ async def test_agent_audio_is_played_to_the_caller_in_order() -> None:
 async def test_the_end_of_an_agent_turn_sends_a_mark_after_its_audio() -> None:
     async with running_session() as rig:
         rig.agent.emit(AgentAudio(b"a"), AgentAudioDone(), AgentAudio(b"b"), AgentAudioDone())
-        await rig.leg.wait_for_mark(2)
+        await rig.leg.wait_for_finished_turns(2)
         assert rig.leg.writes == [
             ("play", b"a"),
-            ("mark", "turn-1"),
+            ("finish_turn", 1),
             ("play", b"b"),
-            ("mark", "turn-2"),
+            ("finish_turn", 2),
         ]
 
 
@@ -191,7 +189,7 @@ async def test_barge_in_clears_playback_before_the_next_audio_and_marks_the_turn
         await rig.leg.wait_for_played(2)
         rig.agent.emit(UserStartedSpeaking(), AgentAudio(b"b1"))
         await rig.leg.wait_for_played(3)
-        assert rig.leg.writes == [("play", b"a1"), ("play", b"a2"), ("clear",), ("play", b"b1")]
+        assert rig.leg.writes == [("play", b"a1"), ("play", b"a2"), ("interrupt",), ("play", b"b1")]
         assert rig.session.stats.barge_ins == 1
         assert rig.session.call.turns[-1].interrupted
 
@@ -199,10 +197,10 @@ async def test_barge_in_clears_playback_before_the_next_audio_and_marks_the_turn
 async def test_barge_in_during_a_marked_turn_that_has_not_played_yet_counts() -> None:
     async with running_session() as rig:
         rig.agent.emit(Transcript("assistant", "Hello"), AgentAudio(b"a"), AgentAudioDone())
-        await rig.leg.wait_for_mark(1)
+        await rig.leg.wait_for_finished_turns(1)
         rig.agent.emit(UserStartedSpeaking(), AgentAudio(b"b"))
         await rig.leg.wait_for_played(2)
-        assert rig.leg.writes[2] == ("clear",)
+        assert rig.leg.writes[2] == ("interrupt",)
         assert rig.session.stats.barge_ins == 1
 
 
@@ -210,7 +208,7 @@ async def test_the_caller_speaking_when_nothing_is_playing_is_not_a_barge_in() -
     async with running_session() as rig:
         rig.agent.emit(UserStartedSpeaking(), Transcript("assistant", "Hello"))
         rig.agent.emit(AgentAudio(b"a"), AgentAudioDone())
-        await rig.leg.wait_for_mark(1)
+        await rig.leg.wait_for_finished_turns(1)
         rig.leg.play_out()
         rig.leg.say(b"after the mark")  # the caller pump handles events in order
         await rig.agent.wait_for_audio(1)
@@ -279,12 +277,12 @@ async def test_end_call_waits_for_the_goodbye_to_play_then_hangs_up_and_saves_th
         assert json.loads(rig.agent.tool_results[0].content)["ok"] is True
 
         rig.agent.emit(Transcript("assistant", "Goodbye!"), AgentAudio(b"bye"), AgentAudioDone())
-        await rig.leg.wait_for_mark(1)
-        assert not rig.leg.closed
+        await rig.leg.wait_for_finished_turns(1)
+        assert not rig.leg.ended
 
         rig.leg.play_out()
         call = await rig.finished()
-        assert rig.leg.closed
+        assert rig.leg.ended
         assert rig.agent.closed
         assert (call.next_step, call.end_reason) == (NextStep.HANG_UP, EndReason.AGENT_ENDED)
         stored = rig.stored
@@ -300,7 +298,7 @@ async def test_transfer_to_human_ends_the_call_with_a_transfer_once_the_goodbye_
         rig.agent.emit(ToolCallRequested("fc-4", "transfer_to_human", '{"reason": "billing"}'))
         await rig.agent.wait_for_tool_results(1)
         rig.agent.emit(AgentAudio(b"transferring you"), AgentAudioDone())
-        await rig.leg.wait_for_mark(1)
+        await rig.leg.wait_for_finished_turns(1)
         rig.leg.play_out()
         call = await rig.finished()
         assert (call.next_step, call.end_reason) == (NextStep.TRANSFER, EndReason.TRANSFERRED)
@@ -314,13 +312,13 @@ async def test_a_goodbye_that_never_plays_ends_the_call_after_the_goodbye_timeou
         rig.agent.emit(AgentAudio(b"bye"), AgentAudioDone())
         call = await rig.finished()
         assert call.end_reason is EndReason.AGENT_ENDED
-        assert rig.leg.closed
+        assert rig.leg.ended
 
 
 async def goodbye_played_then_end_call(rig: Rig) -> None:
     """The agent says goodbye, it plays, and only then does the agent ask to end the call."""
     rig.agent.emit(Transcript("assistant", "Goodbye!"), AgentAudio(b"bye"), AgentAudioDone())
-    await rig.leg.wait_for_mark(1)
+    await rig.leg.wait_for_finished_turns(1)
     rig.leg.play_out()
     rig.agent.emit(ToolCallRequested("fc-20", "end_call", "{}"))
 
@@ -331,7 +329,7 @@ async def test_a_goodbye_said_before_end_call_hangs_up_once_the_grace_passes_in_
         await goodbye_played_then_end_call(rig)
         call = await rig.finished()  # within 3 s: not after the 30 s goodbye timeout
         assert (call.next_step, call.end_reason) == (NextStep.HANG_UP, EndReason.AGENT_ENDED)
-        assert rig.leg.closed
+        assert rig.leg.ended
 
 
 async def test_a_goodbye_said_before_end_call_still_waits_for_a_turn_started_in_the_grace() -> None:
@@ -340,8 +338,8 @@ async def test_a_goodbye_said_before_end_call_still_waits_for_a_turn_started_in_
         await goodbye_played_then_end_call(rig)
         await rig.agent.wait_for_tool_results(1)
         rig.agent.emit(AgentAudio(b"have a nice day"), AgentAudioDone())
-        await rig.leg.wait_for_mark(2)
-        assert not rig.leg.closed  # the second goodbye has not played yet
+        await rig.leg.wait_for_finished_turns(2)
+        assert not rig.leg.ended  # the second goodbye has not played yet
         rig.leg.play_out()
         call = await rig.finished()
         assert (call.next_step, call.end_reason) == (NextStep.HANG_UP, EndReason.AGENT_ENDED)
@@ -356,9 +354,9 @@ async def test_a_turn_announced_in_the_grace_is_waited_for_even_if_its_audio_is_
         rig.agent.emit(AgentStartedSpeaking(total_latency_s=None))
         with pytest.raises(TimeoutError):  # the grace passes, and the call goes on
             async with asyncio.timeout(0.5):
-                await rig.leg.wait_closed()
+                await rig.leg.wait_ended()
         rig.agent.emit(AgentAudio(b"have a nice day"), AgentAudioDone())
-        await rig.leg.wait_for_mark(2)
+        await rig.leg.wait_for_finished_turns(2)
         rig.leg.play_out()
         call = await rig.finished()
         assert call.end_reason is EndReason.AGENT_ENDED
@@ -374,7 +372,7 @@ async def test_a_caller_hang_up_ends_the_session_and_leaves_no_task_behind() -> 
         call = await rig.finished()
         assert call.end_reason is EndReason.CALLER_HUNG_UP
         assert rig.agent.closed
-        assert rig.leg.closed
+        assert rig.leg.ended
         assert rig.stored.end_reason is EndReason.CALLER_HUNG_UP
         assert rig.stored.ended_at == NOW
     assert asyncio.all_tasks() == before
@@ -386,7 +384,7 @@ async def test_an_agent_failure_ends_the_call_with_the_fallback_step() -> None:
         call = await rig.finished()
         assert (call.end_reason, call.next_step) == (EndReason.AGENT_FAILED, NextStep.TRANSFER)
         assert rig.stored.end_reason is EndReason.AGENT_FAILED
-        assert rig.leg.closed
+        assert rig.leg.ended
 
 
 async def test_a_bug_in_a_pump_ends_the_call_with_the_fallback_step() -> None:
@@ -403,7 +401,7 @@ async def test_a_bug_in_a_pump_ends_the_call_with_the_fallback_step() -> None:
             EndReason.INTERNAL_ERROR,
             NextStep.TRANSFER,
         )
-        assert rig.leg.closed
+        assert rig.leg.ended
         assert rig.agent.closed
 
 
@@ -424,7 +422,7 @@ async def test_an_agent_failure_after_the_goodbye_played_still_hangs_up() -> Non
         rig.agent.emit(ToolCallRequested("fc-14", "end_call", "{}"))
         await rig.agent.wait_for_tool_results(1)
         rig.agent.emit(AgentAudio(b"bye"), AgentAudioDone())
-        await rig.leg.wait_for_mark(1)
+        await rig.leg.wait_for_finished_turns(1)
         rig.leg.play_out()
         await rig.session._ended.wait()  # the goodbye has played: the call is ending
         rig.agent.fail("socket closed")  # e.g. the agent's socket closing after it
@@ -519,7 +517,7 @@ async def test_a_call_longer_than_the_limit_is_ended() -> None:
         call = await rig.finished()
         assert call.end_reason is EndReason.TIME_LIMIT
         assert call.next_step is NextStep.APOLOGISE
-        assert rig.leg.closed
+        assert rig.leg.ended
         assert rig.agent.closed
 
 
@@ -532,7 +530,7 @@ async def test_a_call_cancelled_by_the_server_stopping_is_finalised_for_the_fron
             await rig.finished()
         assert rig.stored.end_reason is EndReason.SHUTDOWN
         assert rig.stored.next_step is NextStep.APOLOGISE
-        assert rig.leg.closed
+        assert rig.leg.ended
         assert rig.agent.closed
 
 
@@ -564,7 +562,7 @@ async def test_a_record_the_database_refused_is_saved_once_it_returns_after_the_
     outage = Outage()
     async with running_session(limits=RETRYING, outage=outage) as rig:
         rig.leg.hang_up()
-        await rig.leg.wait_closed()  # Twilio gets the stream back while the record waits
+        await rig.leg.wait_ended()  # Twilio gets the stream back while the record waits
         assert not rig.task.done()
         assert rig.stored.status is CallStatus.IN_PROGRESS
         outage.down = False
@@ -582,7 +580,7 @@ async def test_a_record_still_refused_after_the_retry_limit_is_logged_as_lost(
         rig.leg.hang_up()
         call = await rig.finished()
         assert call.end_reason is EndReason.CALLER_HUNG_UP
-        assert rig.leg.closed
+        assert rig.leg.ended
         assert rig.stored.status is CallStatus.IN_PROGRESS
     assert any("call record lost" in r.getMessage() for r in caplog.records)
 
@@ -684,7 +682,7 @@ async def test_after_three_refused_reconnects_the_call_ends_with_the_fallback_st
             EndReason.AGENT_FAILED,
             NextStep.TRANSFER,
         )
-        assert rig.leg.closed
+        assert rig.leg.ended
         assert rig.session.stats.agent_reconnects == 0
         assert not any(isinstance(e, AgentReconnected) for e in observer.events)
 
@@ -751,7 +749,7 @@ async def test_an_agent_that_answers_the_caller_in_time_is_not_reopened() -> Non
     async with running_session(limits=recovering(silence_timeout_s=0.05), voice=voice) as rig:
         rig.agent.emit(Transcript("user", "Hello?"), AgentStartedSpeaking(0.3))
         rig.agent.emit(Transcript("assistant", "Hi!"), AgentAudio(b"hi"), AgentAudioDone())
-        await rig.leg.wait_for_mark(1)
+        await rig.leg.wait_for_finished_turns(1)
         rig.leg.hang_up()
         await rig.finished()
         assert voice.profiles == []

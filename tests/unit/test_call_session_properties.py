@@ -32,9 +32,9 @@ from application.ports import (
     CallerAudio,
     CallerDtmf,
     CallerEvent,
-    PlaybackMarked,
     ToolCallRequested,
     Transcript,
+    TurnPlayed,
     UserStartedSpeaking,
 )
 from application.receptionist.tools import CallContext
@@ -44,6 +44,7 @@ from tests.support.clock import FixedClock
 from tests.support.fakes import FakeUnitOfWork, InMemoryStore
 from tests.support.practice import NOW, make_practice
 from tests.support.session_parts import (
+    CALL_ID,
     CALLER,
     FAST,
     SID,
@@ -69,7 +70,7 @@ class FromCaller:
 
 @dataclass(frozen=True)
 class PlayOut:
-    """Twilio finishes playing everything queued: each pending mark comes back."""
+    """The leg finishes playing everything queued: each pending turn is reported played."""
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,12 @@ _TOOLS = st.sampled_from(
         Tool("", ""),
     ]
 )
-_MARK_NAMES = st.sampled_from(["turn-1", "turn-2", "turn-3", "turn-x", "turn-", "", "bogus"])
+_TURNS = st.sampled_from([1, 2, 3, 0, -1, 99])
+"""Turns a leg may report played: some sent, some never (a confused or hostile leg)."""
 _STEPS: st.SearchStrategy[Step] = st.one_of(
     st.builds(FromCaller, st.builds(CallerAudio, st.binary(min_size=1, max_size=3))),
     st.builds(FromCaller, st.builds(CallerDtmf, st.sampled_from(["1", "#", "*", ""]))),
-    st.builds(FromCaller, st.builds(PlaybackMarked, _MARK_NAMES)),
+    st.builds(FromCaller, st.builds(TurnPlayed, _TURNS)),
     st.just(PlayOut()),
     st.builds(FromAgent, st.builds(AgentAudio, st.binary(min_size=1, max_size=3))),
     st.just(FromAgent(AgentAudioDone())),
@@ -170,10 +172,11 @@ class _Model:
     caller_fed: int = 0
     turns_done: int = 0
     turns_played: int = 0
-    unplayed: list[str] = dataclasses.field(default_factory=list)
-    """Marks sent and not yet echoed by the fake leg (`play_out` and `clear` echo them)."""
-    pending: set[str] = dataclasses.field(default_factory=set)
-    """Marks the session waits for."""
+    unplayed: list[int] = dataclasses.field(default_factory=list)
+    """Turns finished and not yet reported played by the fake leg (`play_out` and
+    `interrupt` report them)."""
+    pending: set[int] = dataclasses.field(default_factory=set)
+    """Turns the session waits to hear played."""
     planned: tuple[NextStep, int] | None = None
     """The step a tool planned, and the turn whose playing ends the call."""
     ended_by: EndReason | None = None
@@ -226,10 +229,10 @@ class _Driver:
             case AgentAudio(payload):
                 self.all_agent_writes.append(("play", payload))
             case UserStartedSpeaking():
-                self.all_agent_writes.append(("clear",))
+                self.all_agent_writes.append(("interrupt",))
             case AgentAudioDone():
                 self._marks_projected += 1
-                self.all_agent_writes.append(("mark", f"turn-{self._marks_projected}"))
+                self.all_agent_writes.append(("finish_turn", self._marks_projected))
 
     def feed(self, step: Step, *, modelled: bool) -> None:
         """Hand `step` to the fakes; with `modelled`, also update the model."""
@@ -243,13 +246,13 @@ class _Driver:
                     self.all_caller_audio.append(event.payload)
                     if modelled:
                         m.caller_audio.append(event.payload)
-                if isinstance(event, PlaybackMarked) and modelled:
-                    self._marked(event.name)
+                if isinstance(event, TurnPlayed) and modelled:
+                    self._marked(event.turn)
             case PlayOut():
                 echoed = self._echo_all()
                 self.leg.play_out()
-                for name in echoed if modelled else ():
-                    self._marked(name)
+                for turn in echoed if modelled else ():
+                    self._marked(turn)
             case FromAgent(event):
                 self.agent.emit(event)
                 m.agent_fed += 1
@@ -267,17 +270,17 @@ class _Driver:
                     if step_planned is not None and m.planned is None:
                         m.planned = (step_planned, m.turns_done + 1)
 
-    def _echo_all(self) -> list[str]:
+    def _echo_all(self) -> list[int]:
         """The fake leg echoes every mark it was sent since the last echo, in order."""
         echoed, self.model.unplayed = self.model.unplayed, []
         self.model.caller_fed += len(echoed)
         return echoed
 
-    def _marked(self, name: str) -> None:
+    def _marked(self, turn: int) -> None:
         m = self.model
-        if name in m.pending:
-            m.pending.discard(name)
-            m.turns_played = max(m.turns_played, int(name.rpartition("-")[2]))
+        if turn in m.pending:
+            m.pending.discard(turn)
+            m.turns_played = max(m.turns_played, turn)
             if m.planned is not None and m.turns_played >= m.planned[1]:
                 m.ended_by = _END_FOR_STEP[m.planned[0]]
 
@@ -287,15 +290,14 @@ class _Driver:
             case AgentAudio(payload):
                 m.writes.append(("play", payload))
             case UserStartedSpeaking():
-                m.writes.append(("clear",))
-                for name in self._echo_all():
-                    self._marked(name)
+                m.writes.append(("interrupt",))
+                for turn in self._echo_all():
+                    self._marked(turn)
             case AgentAudioDone():
                 m.turns_done += 1
-                name = f"turn-{m.turns_done}"
-                m.writes.append(("mark", name))
-                m.pending.add(name)
-                m.unplayed.append(name)
+                m.writes.append(("finish_turn", m.turns_done))
+                m.pending.add(m.turns_done)
+                m.unplayed.append(m.turns_done)
 
     async def settle(self) -> None:
         """Wait until the session has taken everything fed, and answered every tool call
@@ -351,14 +353,14 @@ async def test_a_session_under_any_event_order_ends_cleanly_and_consistently(
     store, saved = InMemoryStore(), list[Call]()
     practice = dataclasses.replace(make_practice(), front_desk_phone=FRONT_DESK)
     call = live_call()
-    store.calls[SID] = copy.deepcopy(call)
+    store.calls[CALL_ID] = copy.deepcopy(call)
     leg, agent = FakeCallLeg(SID), FakeAgentConnection()
     session = CallSession(
         call=call,
         leg=leg,
         agent=agent,
         tools=GatedTools(make_tools(store, practice)),
-        context=CallContext(call_sid=SID, caller_phone=PhoneNumber(CALLER)),
+        context=CallContext(call_id=CALL_ID, caller_phone=PhoneNumber(CALLER)),
         uow=lambda: _SavesCounted(store, saved),
         clock=FixedClock(NOW),
         limits=TIME_LIMITED if ending == "time limit" else FAST,
@@ -391,15 +393,15 @@ async def test_a_session_under_any_event_order_ends_cleanly_and_consistently(
 
     # It ended, saved its record once, and left nothing running.
     assert asyncio.all_tasks() == before
-    assert leg.closed
+    assert leg.ended
     assert agent.closed
-    assert leg.writes.count(("close",)) == 1
-    assert leg.writes[-1] == ("close",)
+    assert leg.writes.count(("end",)) == 1
+    assert leg.writes[-1] == ("end",)
     (record,) = saved
     assert record.status is CallStatus.ENDED
     assert record.end_reason is not None
     assert (record.end_reason, record.next_step) == (finished.end_reason, finished.next_step)
-    stored = store.calls[SID]
+    stored = store.calls[CALL_ID]
     assert (stored.end_reason, stored.next_step) == (record.end_reason, record.next_step)
 
     # The end reason is what happened, and the next step goes with it.

@@ -7,18 +7,23 @@ import json
 import pytest
 
 from adapters.deepgram import messages as m
+from adapters.deepgram.options import DeepgramOptions
 from adapters.deepgram.settings import render_settings
-from application.ports.voice import AgentProfile, HistoryItem, ToolCallHistory, ToolSpec
+from application.ports.voice import (
+    TELEPHONE_AUDIO,
+    AgentProfile,
+    AudioEncoding,
+    AudioFormat,
+    HistoryItem,
+    ToolCallHistory,
+    ToolSpec,
+)
 
 
 def a_profile(**changes: object) -> AgentProfile:
     fields: dict[str, object] = {
         "prompt": "You are the receptionist of Smile Dental.",
         "greeting": "Smile Dental, how can I help?",
-        "listen_model": "flux-general-en",
-        "think_provider": "open_ai",
-        "think_model": "gpt-4o-mini",
-        "speak_model": "aura-2-thalia-en",
         "tools": [
             ToolSpec(
                 name="find_open_slots",
@@ -31,8 +36,12 @@ def a_profile(**changes: object) -> AgentProfile:
     return AgentProfile(**fields)  # type: ignore[arg-type]
 
 
-def rendered(profile: AgentProfile) -> dict[str, object]:
-    result: dict[str, object] = json.loads(m.encode(render_settings(profile)))
+def rendered(
+    profile: AgentProfile,
+    audio: AudioFormat = TELEPHONE_AUDIO,
+    options: DeepgramOptions | None = None,
+) -> dict[str, object]:
+    result: dict[str, object] = json.loads(m.encode(render_settings(profile, audio, options)))
     return result
 
 
@@ -70,13 +79,69 @@ def test_settings_render_the_profile_as_the_agent() -> None:
             ],
         },
         "speak": {"provider": {"type": "deepgram", "model": "aura-2-thalia-en"}},
+        "language": "en",
         "greeting": "Smile Dental, how can I help?",
     }
     assert rendered(a_profile())["type"] == "Settings"
 
 
+@pytest.mark.parametrize(
+    ("audio", "encoding"),
+    [
+        (AudioFormat(AudioEncoding.PCMU, 8000), "mulaw"),
+        (AudioFormat(AudioEncoding.PCMA, 8000), "alaw"),
+        (AudioFormat(AudioEncoding.LINEAR16, 16000), "linear16"),
+    ],
+)
+def test_the_agent_hears_and_speaks_the_legs_own_format(audio: AudioFormat, encoding: str) -> None:
+    assert rendered(a_profile(), audio)["audio"] == {
+        "input": {"encoding": encoding, "sample_rate": audio.sample_rate_hz},
+        "output": {"encoding": encoding, "sample_rate": audio.sample_rate_hz, "container": "none"},
+    }
+
+
+def test_deepgram_options_choose_the_models_and_the_profiles_voice_wins() -> None:
+    options = DeepgramOptions(
+        listen_model="nova-3", think_provider="anthropic", think_model="claude", speak_model="x"
+    )
+    agent = rendered(a_profile(language="es"), options=options)["agent"]
+    assert isinstance(agent, dict)
+    assert agent["listen"]["provider"]["model"] == "nova-3"
+    assert agent["listen"]["provider"]["version"] == "v1"
+    assert agent["think"]["provider"] == {"type": "anthropic", "model": "claude"}
+    assert agent["speak"]["provider"]["model"] == "x"
+    assert agent["language"] == "es"
+    voiced = rendered(a_profile(voice="aura-2-orion-en"), options=options)["agent"]
+    assert isinstance(voiced, dict)
+    assert voiced["speak"]["provider"]["model"] == "aura-2-orion-en"
+
+
+def test_a_practice_files_deepgram_section_overrides_the_defaults() -> None:
+    options = DeepgramOptions().overridden_by({"think_model": "gpt-4o"})
+    assert options.think_model == "gpt-4o"
+    assert options.listen_model == DeepgramOptions().listen_model
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        ({"speak_modle": "aura"}, "unknown keys ['speak_modle']"),
+        ({"think_model": 4}, "think_model: must be a non-empty string"),
+        ({"listen_model": " "}, "listen_model: must be a non-empty string"),
+    ],
+)
+def test_a_bad_deepgram_section_is_refused_naming_the_key(
+    section: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=r"\[receptionist\.deepgram\]") as raised:
+        DeepgramOptions().overridden_by(section)
+    assert problem in str(raised.value)
+
+
 def test_optional_settings_are_left_out_rather_than_null() -> None:
-    settings = rendered(a_profile(greeting=None, tools=[], listen_model=""))
+    settings = rendered(
+        a_profile(greeting=None, tools=[]), options=DeepgramOptions(listen_model="")
+    )
     agent = settings["agent"]
     assert isinstance(agent, dict)
     assert "greeting" not in agent
@@ -87,7 +152,9 @@ def test_optional_settings_are_left_out_rather_than_null() -> None:
         "model": "flux-general-en",
         "version": "v2",
     }
-    assert "null" not in m.encode(render_settings(a_profile(greeting=None))).decode()
+    assert (
+        "null" not in m.encode(render_settings(a_profile(greeting=None), TELEPHONE_AUDIO)).decode()
+    )
 
 
 def test_history_restores_the_conversation_as_context_messages() -> None:

@@ -29,14 +29,16 @@ def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
     return [json.loads(line) for line in err.splitlines() if line.strip()]
 
 
-def test_every_line_of_a_call_carries_its_sid(json_logs: pytest.CaptureFixture[str]) -> None:
+def test_every_line_of_a_call_carries_its_carrier_reference(
+    json_logs: pytest.CaptureFixture[str],
+) -> None:
     log = logging.getLogger("frontdesk.test")
-    with bind_call("CA0123456789abcdef0123456789abcdef"):
+    with bind_call("twilio", "CA0123456789abcdef0123456789abcdef"):
         log.info("agent connected")
         log.warning("tool slow")
     log.info("outside any call")
     records = lines(json_logs)
-    assert [r.get("call_sid") for r in records] == [
+    assert [r.get("carrier_call_id") for r in records] == [
         "CA0123456789abcdef0123456789abcdef",
         "CA0123456789abcdef0123456789abcdef",
         None,
@@ -80,13 +82,15 @@ def test_a_call_ends_with_one_summary_line(json_logs: pytest.CaptureFixture[str]
     summary.publish("CA1", ToolRan("check_available_slots", "{}", "ok", 4.2))
     stats = SessionStats(frames_in=500, frames_out=300, barge_ins=1, tool_calls=1)
     stats.agent_latencies_s.extend([0.8, 1.2])
-    summary.publish("CA1", CallEnded(EndReason.AGENT_ENDED, NextStep.HANG_UP, stats))
+    summary.publish(
+        "CA1", CallEnded(EndReason.AGENT_ENDED, NextStep.HANG_UP, stats, duration_s=12.34)
+    )
     (line,) = lines(json_logs)
     assert line["event"] == "call ended"
-    assert {k: line[k] for k in ("call_sid", "outcome", "duration_s", "turns", "tools")} == {
-        "call_sid": "CA1",
+    assert {k: line[k] for k in ("call_id", "outcome", "duration_s", "turns", "tools")} == {
+        "call_id": "CA1",
         "outcome": "agent_ended",
-        "duration_s": 10.0,
+        "duration_s": 12.3,
         "turns": 2,
         "tools": 1,
     }

@@ -6,9 +6,17 @@ import dataclasses
 from datetime import UTC, datetime
 
 from application.ports import AgentProfile
-from application.receptionist.profile import DEFAULT_GREETING, VoiceConfig, receptionist_profile
+from application.receptionist.profile import DEFAULT_GREETING, receptionist_profile
 from application.receptionist.tool_arguments import tool_catalogue
-from domain.scheduling import Appointment, Channel, Patient, PhoneNumber, Practice, offered_slot
+from domain.scheduling import (
+    Appointment,
+    Channel,
+    Patient,
+    PhoneNumber,
+    Practice,
+    Receptionist,
+    offered_slot,
+)
 from tests.support.practice import MONDAY, NOW, make_practice, slot_at
 
 # 02:30 UTC on Saturday 21 November is still Friday 20 November, 21:30, in New York.
@@ -24,7 +32,6 @@ def profile(
     return receptionist_profile(
         practice or make_practice(),
         now=now,
-        voice=VoiceConfig(),
         tools=tool_catalogue(),
         caller_appointments=appointments,
     )
@@ -92,18 +99,20 @@ def test_the_default_greeting_names_the_practice() -> None:
 
 def test_the_practice_can_override_the_greeting_even_with_stray_braces() -> None:
     practice = dataclasses.replace(
-        make_practice(), extra={"greeting": "Hi, {practice} here {smile}. How can I help?"}
+        make_practice(),
+        receptionist=Receptionist(greeting="Hi, {practice} here {smile}. How can I help?"),
     )
     assert profile(practice, appointments=[]).greeting == (
         "Hi, Test Dental here {smile}. How can I help?"
     )
 
 
-def test_the_practice_can_add_instructions_and_choose_models() -> None:
-    extra = {"instructions": "Never book on Fridays.", "voice": "aura-2-orion-en"}
-    practice = dataclasses.replace(make_practice(), extra=extra)
+def test_the_practice_can_add_instructions_and_choose_a_voice_and_language() -> None:
+    receptionist = Receptionist(
+        instructions="Never book on Fridays.", voice="aura-2-orion-en", language="es"
+    )
+    practice = dataclasses.replace(make_practice(), receptionist=receptionist)
     rendered = profile(practice, appointments=[])
     assert rendered.prompt.endswith("Practice instructions:\nNever book on Fridays.\n")
-    assert rendered.speak_model == "aura-2-orion-en"
-    assert rendered.listen_model == VoiceConfig().listen_model
+    assert (rendered.voice, rendered.language) == ("aura-2-orion-en", "es")
     assert set(rendered.keyterms) == {"Dr. Lee", "Dr. Kim"}

@@ -18,7 +18,7 @@ from domain.calls import NextStep
 from domain.scheduling import AppointmentStatus, OpenInterval, Weekday
 from tests.support.fakes import InMemoryStore
 from tests.support.practice import MONDAY, make_practice, slot_at
-from tests.support.tools import CALLER, booking, context, make_tools
+from tests.support.tools import CALL_ID, CALLER, booking, context, make_tools
 
 OTHER = "+14155550199"
 
@@ -99,7 +99,7 @@ async def test_book_appointment_books_under_the_callers_number(
     assert body["appointment"]["time"] == "Monday, November 23 at 10 AM"
     (stored,) = store.appointments.values()
     assert stored.patient.phone.e164 == CALLER
-    assert stored.call_sid == "CA1"
+    assert stored.call_id == CALL_ID
 
 
 async def test_find_appointments_defaults_to_the_callers_number(

@@ -8,6 +8,8 @@ import json
 import pytest
 
 from adapters.twilio.call_leg import MAX_PLAY_BYTES, StreamNotStarted, TwilioCallLeg
+from application.ports import CallOutcome
+from domain.calls import NextStep
 
 STREAM = "MZ" + "a" * 32
 START = json.dumps(
@@ -58,29 +60,29 @@ async def _leg(socket: HeldSocket) -> TwilioCallLeg:
     return await TwilioCallLeg.open(socket, start_timeout_s=1)
 
 
-async def test_clear_waits_only_for_the_frame_in_flight_and_drops_the_rest() -> None:
+async def test_interrupt_waits_only_for_the_frame_in_flight_and_drops_the_rest() -> None:
     socket = HeldSocket([])
     leg = await _leg(socket)
     socket.gate.clear()
     playing = asyncio.create_task(leg.play(bytes(MAX_PLAY_BYTES * 5)))
     waiting = asyncio.create_task(leg.play(bytes(160)))
     await socket.in_flight.wait()
-    clearing = asyncio.create_task(leg.clear())
+    clearing = asyncio.create_task(leg.interrupt())
     await asyncio.sleep(0)
     socket.gate.set()
     await asyncio.gather(playing, waiting, clearing)
     assert [m["event"] for m in socket.sent] == ["media", "clear"]
 
 
-async def test_a_mark_queued_before_a_clear_is_still_sent_before_it() -> None:
+async def test_a_turns_mark_queued_before_an_interrupt_is_still_sent_before_its_clear() -> None:
     socket = HeldSocket([])
     leg = await _leg(socket)
     socket.gate.clear()
     playing = asyncio.create_task(leg.play(bytes(160)))
     await socket.in_flight.wait()
-    marking = asyncio.create_task(leg.mark("m"))
+    marking = asyncio.create_task(leg.finish_turn(1))
     await asyncio.sleep(0)
-    clearing = asyncio.create_task(leg.clear())
+    clearing = asyncio.create_task(leg.interrupt())
     await asyncio.sleep(0)
     socket.gate.set()
     await asyncio.gather(playing, marking, clearing)
@@ -94,15 +96,15 @@ async def test_a_failed_send_closes_the_leg_quietly() -> None:
     await leg.play(bytes(160))
     assert leg.closed
     socket.fail_sends = False
-    await leg.mark("after")
+    await leg.finish_turn(2)
     assert socket.sent == []
 
 
-async def test_close_is_idempotent_and_closes_normally() -> None:
+async def test_end_is_idempotent_and_closes_normally() -> None:
     socket = HeldSocket([])
     leg = await _leg(socket)
-    await leg.close()
-    await leg.close()
+    await leg.end(CallOutcome(step=NextStep.HANG_UP))
+    await leg.end(CallOutcome(step=NextStep.HANG_UP))
     assert socket.closed_with == (1000, "")
 
 

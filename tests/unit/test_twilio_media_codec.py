@@ -20,8 +20,9 @@ from adapters.twilio.media_codec import (
     Unknown,
     decode,
     to_caller_event,
+    turn_mark,
 )
-from application.ports.voice import CallerAudio, CallerDtmf, CallerHungUp, PlaybackMarked
+from application.ports.voice import CallerAudio, CallerDtmf, CallerHungUp, TurnPlayed
 
 STREAM = "MZ" + "0" * 32
 CALL = "CA" + "1" * 32
@@ -99,10 +100,19 @@ def test_dtmf_becomes_a_caller_digit() -> None:
     assert to_caller_event(event) == CallerDtmf("7")
 
 
-def test_mark_becomes_playback_marked() -> None:
-    event = decode(_frame(event="mark", streamSid=STREAM, sequenceNumber="9", mark={"name": "t1"}))
+def test_the_echo_of_a_turns_mark_says_the_turn_was_played() -> None:
+    event = decode(
+        _frame(event="mark", streamSid=STREAM, sequenceNumber="9", mark={"name": turn_mark(3)})
+    )
     assert isinstance(event, Mark)
-    assert to_caller_event(event) == PlaybackMarked("t1")
+    assert to_caller_event(event) == TurnPlayed(3)
+
+
+@pytest.mark.parametrize("name", ["t1", "turn-", "turn-x", "turn-\u0663", "greeting-done"])
+def test_a_mark_that_names_no_turn_of_ours_is_ignored(name: str) -> None:
+    event = decode(_frame(event="mark", streamSid=STREAM, sequenceNumber="9", mark={"name": name}))
+    assert isinstance(event, Mark)
+    assert to_caller_event(event) is None
 
 
 def test_stop_becomes_a_hang_up() -> None:

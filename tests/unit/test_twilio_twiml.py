@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from adapters.twilio import twiml
+from application.ports import CallOutcome
+from domain.calls import NextStep
 from tests.support.twilio_simulator import parse_twiml
 
 
@@ -45,13 +47,19 @@ def test_hang_up_with_words_says_them_first() -> None:
     assert 'voice="Polly.Joanna"' in xml
 
 
-def test_say_then_hang_up_and_busy_say_then_end_the_call() -> None:
-    for xml in (twiml.say_then_hang_up("Sorry."), twiml.busy("All lines are busy.")):
-        assert parse_twiml(xml).verbs == ("Say", "Hangup")
+def test_a_neutral_outcome_renders_as_say_then_dial_or_hang_up() -> None:
+    transfer = CallOutcome(step=NextStep.TRANSFER, say="Connecting.", transfer_to="+15551234567")
+    reply = parse_twiml(twiml.render(transfer))
+    assert reply.verbs == ("Say", "Dial")
+    assert reply.says == ("Connecting.",)
+    busy = CallOutcome(step=NextStep.HANG_UP, say="All lines are busy.")
+    assert parse_twiml(twiml.render(busy)).verbs == ("Say", "Hangup")
+    assert parse_twiml(twiml.render(CallOutcome(step=NextStep.HANG_UP))).verbs == ("Hangup",)
 
 
 def test_the_say_voice_can_be_chosen() -> None:
-    assert 'voice="Polly.Matthew"' in twiml.busy("Hi", voice="Polly.Matthew")
+    outcome = CallOutcome(step=NextStep.HANG_UP, say="Hi")
+    assert 'voice="Polly.Matthew"' in twiml.render(outcome, voice="Polly.Matthew")
 
 
 def test_dial_transfers_to_a_number_after_an_optional_announcement() -> None:

@@ -114,15 +114,16 @@ class TwilioCallLeg:
     Reading: `events()` (one consumer) yields a `CallerAudio` per inbound media frame,
     `CallerDtmf`, `TurnPlayed` (the echo of the mark `finish_turn` sent), and exactly
     one `CallerHungUp` on `stop` or when the socket closes, then ends. Malformed frames
-    are counted in `malformed_frames` and skipped; unknown events are counted in `unknown_events`; a second `start` is
-    counted in `duplicate_starts`; all are otherwise ignored.
+    are counted in `malformed_frames` and skipped; unknown events are counted in
+    `unknown_events`; a second `start` is counted in `duplicate_starts`; all are
+    otherwise ignored.
 
     Writing: every send goes through one lock, so media and marks leave in the order
     they were asked for. `interrupt` (Twilio's `clear`) jumps the queue: audio of a
     `play` still waiting for the lock (or the rest of a long `play` being split) is
     dropped, and it waits only for the single frame in flight. Once closed (by us, or
-    because a send failed after the peer left) nothing more is sent and sends return quietly: the hang-up is
-    reported through `events()`, not raised at the writer.
+    because a send failed after the peer left) nothing more is sent and sends return
+    quietly: the hang-up is reported through `events()`, not raised at the writer.
     """
 
     def __init__(self, socket: TextSocket, start: Start, *, ignored_frames: int = 0) -> None:

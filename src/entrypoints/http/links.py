@@ -88,7 +88,7 @@ LISTED_APPOINTMENT_LINKS = {
 CALL_LINKS = {
     "GetCall": Link(
         operation_id=GET_CALL,
-        parameters={"call_sid": "$response.body#/items/0/call_sid"},
+        parameters={"call_ref": "$response.body#/items/0/id"},
         description="The first call listed, with its transcript.",
     )
 }

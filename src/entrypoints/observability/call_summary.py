@@ -9,8 +9,6 @@ from application.calls.events import CallEnded, CallEvent, ToolRan, TranscriptHe
 
 log = logging.getLogger("frontdesk.calls")
 
-FRAME_S = 0.02
-
 
 class CallSummaryLog:
     """A `CallObserver` counting each call's turns and tools, logging them at its end."""
@@ -25,7 +23,7 @@ class CallSummaryLog:
                 self._turns[call_id] += 1
             case ToolRan():
                 self._tools[call_id] += 1
-            case CallEnded(reason, next_step, stats):
+            case CallEnded(reason, next_step, stats, duration_s):
                 latencies = stats.agent_latencies_s
                 log.info(
                     "call ended",
@@ -33,7 +31,7 @@ class CallSummaryLog:
                         "call_id": call_id,
                         "outcome": reason.value,
                         "next_step": next_step.value,
-                        "duration_s": round(stats.frames_in * FRAME_S, 1),
+                        "duration_s": round(duration_s, 1) if duration_s is not None else None,
                         "turns": self._turns.pop(call_id, 0),
                         "tools": self._tools.pop(call_id, 0),
                         "barge_ins": stats.barge_ins,
