@@ -102,28 +102,26 @@ def upgrade() -> None:
         _rebuild_sqlite(neutral=True, keys=ids)
     else:
         _upgrade_postgres(ids)
-    with op.batch_alter_table("appointments") as batch:
-        batch.add_column(sa.Column("call_id", sa.Uuid(), nullable=True))
+    # Plain ALTERs on both engines: a batch rebuild on SQLite would drop the overlap
+    # triggers that migration 0001 set on this table.
+    op.add_column("appointments", sa.Column("call_id", sa.Uuid(), nullable=True))
     appointments = sa.table("appointments", sa.column("call_sid"), sa.column("call_id", sa.Uuid()))
     for sid, call_id in ids.items():
         op.execute(
             appointments.update().where(appointments.c.call_sid == sid).values(call_id=call_id)
         )
-    with op.batch_alter_table("appointments") as batch:
-        batch.drop_column("call_sid")
+    op.drop_column("appointments", "call_sid")
 
 
 def downgrade() -> None:
     sids = _old_sids()
-    with op.batch_alter_table("appointments") as batch:
-        batch.add_column(sa.Column("call_sid", sa.String(64), nullable=True))
+    op.add_column("appointments", sa.Column("call_sid", sa.String(64), nullable=True))
     appointments = sa.table("appointments", sa.column("call_sid"), sa.column("call_id", sa.Uuid()))
     for call_id, sid in sids.items():
         op.execute(
             appointments.update().where(appointments.c.call_id == call_id).values(call_sid=sid)
         )
-    with op.batch_alter_table("appointments") as batch:
-        batch.drop_column("call_id")
+    op.drop_column("appointments", "call_id")
     if op.get_bind().dialect.name == "sqlite":
         _rebuild_sqlite(neutral=False, keys=sids)
     else:

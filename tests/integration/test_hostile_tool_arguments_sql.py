@@ -5,6 +5,7 @@ never a database error; and the call record of such a call is stored whole."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from tests.support.practice import MONDAY, NOW, make_practice, slot_at
 from tests.support.tools import wired_tools
 
 CALL_SID = "CA" + "5" * 32
+CALL_ID = uuid.UUID("00000000-0000-4000-8000-000000000555")
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def sql_tools(database: Database) -> ReceptionistTools:
 
 
 def caller() -> CallContext:
-    return CallContext(call_sid=CALL_SID, caller_phone=PhoneNumber("+14155550123"))
+    return CallContext(call_id=CALL_ID, caller_phone=PhoneNumber("+14155550123"))
 
 
 async def invoke(tools: ReceptionistTools, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +102,14 @@ async def test_a_nul_in_a_lookup_is_answered_not_a_database_error(
 async def test_a_call_record_keeps_what_a_hostile_model_sent(database: Database) -> None:
     """The record of a call whose model sent NUL and an over-long tool name is stored
     (PostgreSQL refuses NUL in text, and the name column is 64 wide); nothing is lost."""
-    call = Call(sid=CALL_SID, from_number="+14155550123", to_number="+12125550142", started_at=NOW)
+    call = Call(
+        id=CALL_ID,
+        carrier="twilio",
+        carrier_call_id=CALL_SID,
+        from_number="+14155550123",
+        to_number="+12125550142",
+        started_at=NOW,
+    )
     async with SqlAlchemyUnitOfWork(database) as uow:
         await uow.calls.add(call)
         await uow.commit()
@@ -120,7 +129,7 @@ async def test_a_call_record_keeps_what_a_hostile_model_sent(database: Database)
         await uow.calls.update(call)
         await uow.commit()
     async with SqlAlchemyUnitOfWork(database) as uow:
-        stored = await uow.calls.get(CALL_SID)
+        stored = await uow.calls.get(CALL_ID)
     assert stored is not None
     assert stored.end_reason is EndReason.CALLER_HUNG_UP
     assert stored.turns[0].text.startswith("my name is Ada")

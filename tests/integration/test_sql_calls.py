@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
+
+import pytest
 
 from adapters.sql import Database, SqlAlchemyUnitOfWork
 from application.ports import CallQuery
@@ -12,7 +15,9 @@ from tests.support.practice import NOW
 
 def ringing(sid: str, minutes_later: int = 0, caller: str = "+14155550123") -> Call:
     return Call(
-        sid=sid,
+        id=uuid.uuid4(),
+        carrier="twilio",
+        carrier_call_id=sid,
         from_number=caller,
         to_number="+12125550142",
         started_at=NOW + timedelta(minutes=minutes_later),
@@ -27,8 +32,15 @@ async def save(database: Database, call: Call, *, new: bool = False) -> None:
 
 
 async def load(database: Database, sid: str) -> Call | None:
+    """By the carrier's reference, and the same call again by our id."""
     async with SqlAlchemyUnitOfWork(database) as uow:
-        return await uow.calls.get(sid)
+        found = await uow.calls.get_by_carrier("twilio", sid)
+        if found is not None:
+            again = await uow.calls.get(found.id)
+            assert again is not None
+            assert (again.carrier_call_id, again.turns) == (sid, found.turns)
+            assert await uow.calls.carrier_references([found.id, uuid.uuid4()]) == {found.id: sid}
+        return found
 
 
 async def test_a_finished_call_reads_back_with_its_transcript_and_tools(database: Database) -> None:
@@ -99,6 +111,23 @@ async def test_calls_are_listed_newest_first_with_filters(database: Database) ->
             )
         )
     assert everything.total == 6
-    assert [c.sid for c in everything.items] == ["CA9", "CA4", "CA3"]
-    assert [c.sid for c in ringing_from_one.items] == ["CA3", "CA1"]
-    assert [c.sid for c in window.items] == ["CA2", "CA1"]
+    assert [c.carrier_call_id for c in everything.items] == ["CA9", "CA4", "CA3"]
+    assert [c.carrier_call_id for c in ringing_from_one.items] == ["CA3", "CA1"]
+    assert [c.carrier_call_id for c in window.items] == ["CA2", "CA1"]
+
+
+async def test_one_carriers_reference_may_repeat_at_another_carrier_but_not_its_own(
+    database: Database,
+) -> None:
+    await save(database, ringing("CA7"), new=True)
+    other = ringing("CA7")
+    other.carrier = "telnyx"
+    await save(database, other, new=True)
+    async with SqlAlchemyUnitOfWork(database) as uow:
+        twilio = await uow.calls.get_by_carrier("twilio", "CA7")
+        telnyx = await uow.calls.get_by_carrier("telnyx", "CA7")
+    assert twilio is not None
+    assert telnyx is not None
+    assert twilio.id != telnyx.id
+    with pytest.raises(Exception, match=r"(?i)unique"):
+        await save(database, ringing("CA7"), new=True)

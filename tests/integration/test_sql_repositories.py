@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import timedelta
 from uuid import uuid4
@@ -30,7 +31,7 @@ def appointment(hour: int, *, provider: str = "dr-lee", phone: str = "+141555501
         slot=Slot(provider, "cleaning", start, start + timedelta(minutes=30)),
         channel=Channel.PHONE,
         now=NOW,
-        call_sid="CA123",
+        call_id=uuid.UUID("00000000-0000-4000-8000-000000000123"),
     )
 
 

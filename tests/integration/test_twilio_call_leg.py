@@ -14,6 +14,7 @@ from websockets.http11 import Request, Response
 
 from adapters.twilio.call_leg import StreamNotStarted, TwilioCallLeg
 from adapters.twilio.signature import SIGNATURE_HEADER, TwilioSignatureVerifier
+from application.ports import CallOutcome
 from application.ports.voice import (
     CallerAudio,
     CallerDtmf,
@@ -21,6 +22,7 @@ from application.ports.voice import (
     CallerHungUp,
     TurnPlayed,
 )
+from domain.calls import NextStep
 from tests.support.twilio_simulator import BYTES_PER_S, SimulatedCall
 
 TOKEN = "integration-token-0123456789abcd"
@@ -130,6 +132,9 @@ class Events:
         return self.seen
 
 
+HANG_UP = CallOutcome(step=NextStep.HANG_UP)
+
+
 def _speech(n_bytes: int) -> bytes:
     return bytes(i % 251 for i in range(n_bytes))
 
@@ -144,7 +149,7 @@ async def test_the_leg_opens_with_the_call_stream_and_parameters_of_start(
         assert leg.account_sid == call.call.account_sid
         assert leg.custom_parameters == {"call_token": "tok-1"}
         assert (leg.media_format.encoding, leg.media_format.sample_rate) == ("audio/x-mulaw", 8000)
-        await leg.close()
+        await leg.end(HANG_UP)
 
 
 async def test_caller_audio_arrives_in_order_one_event_per_frame(server: MediaServer) -> None:
@@ -163,7 +168,7 @@ async def test_caller_audio_arrives_in_order_one_event_per_frame(server: MediaSe
         call.assert_no_violations()
 
 
-async def test_a_mark_comes_back_only_after_the_audio_before_it_has_played(
+async def test_a_turn_is_reported_played_only_after_its_audio_has_played(
     server: MediaServer,
 ) -> None:
     async with server.call() as call:
@@ -171,30 +176,30 @@ async def test_a_mark_comes_back_only_after_the_audio_before_it_has_played(
         events = Events(leg)
         audio = _speech(BYTES_PER_S // 5)  # 200 ms
         await leg.play(audio)
-        await leg.mark("greeting-done")
-        echoed_at = await call.wait_for_mark_echoed("greeting-done")
-        assert await events.next() == TurnPlayed("greeting-done")
+        await leg.finish_turn(1)
+        echoed_at = await call.wait_for_mark_echoed("turn-1")
+        assert await events.next() == TurnPlayed(1)
         media_at = next(r.at for r in call.received if r.event == "media")
         assert echoed_at - media_at >= 0.19
         assert bytes(call.audio) == audio
         assert [r.event for r in call.received] == ["media", "mark"]
         call.assert_no_violations()
-        await leg.close()
+        await leg.end(HANG_UP)
 
 
-async def test_writes_keep_their_order_across_plays_and_marks(server: MediaServer) -> None:
+async def test_writes_keep_their_order_across_plays_and_turn_ends(server: MediaServer) -> None:
     async with server.call() as call:
         leg = await server.next_leg()
         chunks = [_speech(320)[i:] + bytes([i]) for i in range(1, 6)]
         for i, chunk in enumerate(chunks):
             await leg.play(chunk)
-            await leg.mark(f"m{i}")
-        await call.wait_for_mark_received("m4")
+            await leg.finish_turn(i)
+        await call.wait_for_mark_received("turn-4")
         assert bytes(call.audio) == b"".join(chunks)
-        assert call.marks_received == [f"m{i}" for i in range(5)]
+        assert call.marks_received == [f"turn-{i}" for i in range(5)]
         assert [r.event for r in call.received] == ["media", "mark"] * 5
         call.assert_no_violations()
-        await leg.close()
+        await leg.end(HANG_UP)
 
 
 async def test_a_long_play_is_split_into_frames_of_at_most_one_second(
@@ -207,28 +212,28 @@ async def test_a_long_play_is_split_into_frames_of_at_most_one_second(
         await call.wait_for_audio(len(audio))
         assert [r.size for r in call.received] == [BYTES_PER_S, BYTES_PER_S, 800]
         assert bytes(call.audio) == audio
-        await leg.close()
+        await leg.end(HANG_UP)
 
 
-async def test_clear_drops_queued_audio_and_returns_pending_marks_at_once(
+async def test_interrupt_drops_queued_audio_and_reports_pending_turns_played_at_once(
     server: MediaServer,
 ) -> None:
     async with server.call() as call:
         leg = await server.next_leg()
         events = Events(leg)
         await leg.play(_speech(BYTES_PER_S * 3))
-        await leg.mark("answer-done")
-        await call.wait_for_mark_received("answer-done")
-        await leg.clear()
-        echoed_at = await call.wait_for_mark_echoed("answer-done", timeout_s=1)
-        assert await events.next() == TurnPlayed("answer-done")
+        await leg.finish_turn(1)
+        await call.wait_for_mark_received("turn-1")
+        await leg.interrupt()
+        echoed_at = await call.wait_for_mark_echoed("turn-1", timeout_s=1)
+        assert await events.next() == TurnPlayed(1)
         assert echoed_at - call.clears[0] < 0.1
         assert call.cleared_audio_bytes > BYTES_PER_S * 2
         await leg.play(_speech(160))
-        await leg.mark("after-clear")
-        await call.wait_for_mark_echoed("after-clear", timeout_s=1)
+        await leg.finish_turn(2)
+        await call.wait_for_mark_echoed("turn-2", timeout_s=1)
         call.assert_no_violations()
-        await leg.close()
+        await leg.end(HANG_UP)
 
 
 async def test_stop_ends_the_events_with_exactly_one_hang_up(server: MediaServer) -> None:
@@ -280,7 +285,7 @@ async def test_frames_before_start_are_skipped_and_a_late_start_still_opens(
         leg = await server.next_leg()
         assert leg.ignored_frames == 1
         assert leg.malformed_frames == 1
-        await leg.close()
+        await leg.end(HANG_UP)
     finally:
         await call.close()
 
@@ -330,13 +335,13 @@ async def test_closing_the_leg_closes_the_stream_and_nothing_is_sent_after(
     async with server.call() as call:
         leg = await server.next_leg()
         await leg.play(_speech(160))
-        await leg.close()
-        await leg.close()
+        await leg.end(HANG_UP)
+        await leg.end(HANG_UP)
         await call.wait_closed()
         assert call.close_code == 1000
         await leg.play(_speech(160))
-        await leg.mark("late")
-        await leg.clear()
+        await leg.finish_turn(7)
+        await leg.interrupt()
         assert len(call.audio) == 160
         assert call.marks_received == []
         call.assert_no_violations()
@@ -350,7 +355,7 @@ async def test_writes_after_the_caller_left_are_swallowed(server: MediaServer) -
         assert await events.finished() == [CallerHungUp()]
         for _ in range(3):
             await leg.play(_speech(160))
-            await leg.mark("nobody-listens")
-            await leg.clear()
-        assert leg.ended
-        await leg.close()
+            await leg.finish_turn(8)
+            await leg.interrupt()
+        assert leg.closed
+        await leg.end(HANG_UP)
