@@ -36,7 +36,7 @@ from application.scheduling import (
     RescheduleAppointmentHandler,
 )
 from domain.scheduling import Practice
-from entrypoints.http.call_events import CallEventBroker
+from entrypoints.http.call_event_broker import CallEventBroker
 from entrypoints.http.capacity import CallCapacity
 from entrypoints.observability.call_summary import CallSummaryLog
 from entrypoints.observability.fan_out import FanOut

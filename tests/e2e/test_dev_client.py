@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import math
+import uuid
 import wave
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from tests.support.deepgram_emulator import (
     WaitForClose,
 )
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from entrypoints.dev_client import DevCall, DevCallOptions, DevClientError
 from entrypoints.dev_client.audio import wav_to_mulaw
@@ -184,9 +185,16 @@ async def test_the_events_feed_refuses_a_subscriber_without_a_valid_api_key(
     database_url: str,
 ) -> None:
     async with phone_line(database_url) as line:
-        url = events_url(line.base_url, "CA" + "0" * 32)
+        url = events_url(line.base_url, str(uuid.uuid4()))
         for headers in ({}, {"Authorization": "Bearer wrong"}):
             with pytest.raises(InvalidStatus):
                 await connect(url, additional_headers=headers)
-        async with connect(url, additional_headers={"Authorization": f"Bearer {API_KEY}"}):
+        authorised = {"Authorization": f"Bearer {API_KEY}"}
+        async with connect(url, additional_headers=authorised):
             pass
+        unknown = events_url(line.base_url, "CA" + "0" * 32)
+        async with connect(unknown, additional_headers=authorised) as feed:
+            with pytest.raises(ConnectionClosed) as closed:
+                await feed.recv()
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4404, "no such call")

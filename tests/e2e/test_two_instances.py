@@ -194,12 +194,13 @@ async def test_two_processes_serve_interleaved_calls_and_api_races_with_one_book
         for call in (call_a, call_b):
             record = await the_same_from_both(first, second, f"/api/v1/calls/{call.call_sid}")
             assert record["call"]["end_reason"] == "agent_ended"
-            assert record["call"]["twilio_status"] == "completed"
+            assert record["call"]["carrier_status"] == "completed"
+            assert record["call"]["twilio_status"] == "completed"  # deprecated, still there
             outcome = record["tool_invocations"][0]["outcome"]
             assert outcome == ("ok" if call.call_sid == winner else "slot_taken")
         listed = await the_same_from_both(first, second, "/api/v1/calls")
         both = sorted([call_a.call_sid, call_b.call_sid])
-        assert sorted(c["call_sid"] for c in listed["items"]) == both
+        assert sorted(c["carrier_call_id"] for c in listed["items"]) == both
         assert_call_logs(first.log() + second.log(), [call_a, call_b])
 
 
@@ -211,7 +212,7 @@ def assert_call_logs(text: str, calls: list[CallIdentity]) -> None:
         (summary,) = [
             line
             for line in lines
-            if line["event"] == "call ended" and line.get("call_sid") == call.call_sid
+            if line["event"] == "call ended" and line.get("carrier_call_id") == call.call_sid
         ]
         # two tools: the booking and end_call
         assert (summary["outcome"], summary["tools"]) == ("agent_ended", 2), summary

@@ -6,7 +6,8 @@ import json
 
 from application.calls.events import BargedIn, CallEnded, ToolRan, TranscriptHeard
 from domain.calls import EndReason, NextStep, Speaker
-from entrypoints.http.call_events import CallEventBroker, encode_event
+from entrypoints.http.call_event_broker import CallEventBroker
+from entrypoints.http.call_feed import encode_event
 
 
 async def test_each_subscriber_gets_only_its_calls_events_in_order() -> None:

@@ -1,4 +1,4 @@
-"""Following a call's events feed (`WS /api/v1/calls/{sid}/events`) and printing it."""
+"""Following a call's events feed (`WS /api/v1/calls/{id}/events`) and printing it."""
 
 from __future__ import annotations
 
@@ -9,34 +9,21 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from entrypoints.http.call_feed import (
+    AgentReconnectedOut,
+    AnyFeedEvent,
+    BargeInOut,
+    EndedOut,
+    ToolOut,
+    TranscriptOut,
+    decode_event,
+)
 
-class _Event(msgspec.Struct, frozen=True, tag_field="type"):
-    pass
-
-
-class TranscriptEvent(_Event, frozen=True, tag="transcript"):
-    speaker: str
-    text: str
-
-
-class ToolEvent(_Event, frozen=True, tag="tool"):
-    name: str
-    arguments: str
-    outcome: str
-    duration_ms: float
-
-
-class BargeInEvent(_Event, frozen=True, tag="barge_in"):
-    pass
-
-
-class EndedEvent(_Event, frozen=True, tag="ended"):
-    reason: str
-    next_step: str
-
-
-FeedEvent = TranscriptEvent | ToolEvent | BargeInEvent | EndedEvent
-_decoder = msgspec.json.Decoder(FeedEvent)
+TranscriptEvent = TranscriptOut
+ToolEvent = ToolOut
+BargeInEvent = BargeInOut
+EndedEvent = EndedOut
+FeedEvent = AnyFeedEvent
 
 
 def events_url(server_url: str, call_sid: str) -> str:
@@ -60,7 +47,7 @@ async def events(connection: ClientConnection) -> AsyncIterator[FeedEvent]:
     try:
         async for frame in connection:
             try:
-                event = _decoder.decode(frame)
+                event = decode_event(frame)
             except msgspec.DecodeError:
                 continue
             yield event
@@ -79,6 +66,8 @@ def describe(event: FeedEvent) -> str:
             return f"  tool: {name}({arguments}) -> {outcome} in {duration_ms:.0f} ms"
         case BargeInEvent():
             return "  (caller spoke over the agent: playback cleared)"
+        case AgentReconnectedOut(attempt, reason):
+            return f"  (voice agent reconnected, attempt {attempt}: {reason})"
         case EndedEvent(reason, next_step):
             return f"  call ended: {reason}; next step: {next_step}"
     return repr(event)  # pragma: no cover

@@ -1,128 +1,27 @@
-"""A live call's events over `WS /api/v1/calls/{call_sid}/events`, and the in-process
-broker that feeds it.
-
-The broker is per process: a call's feed is served only by the instance carrying
-that call's media stream (a subscriber on another instance hears nothing). Each
-subscriber has a bounded queue; a slow one loses its oldest events rather than ever
-holding up the call that publishes them.
-"""
+"""A live call's events over `WS /api/v1/calls/{id}/events`, fed by the process's
+`CallEventBroker` (see `entrypoints.http.call_event_broker`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
+from uuid import UUID
 
-import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
-from application.calls.events import (
-    AgentReconnected,
-    BargedIn,
-    CallEnded,
-    CallEvent,
-    ToolRan,
-    TranscriptHeard,
-)
+from application.calls.events import CallEnded, CallEvent
+from application.calls.records import CallNotFound
+from entrypoints.http.call_feed import encode_event
+from entrypoints.http.v1.calls import find_call
 
 if TYPE_CHECKING:
     from entrypoints.container import Container
 
 log = logging.getLogger(__name__)
-
-QUEUE_EVENTS: Final = 256
-
-
-class CallEventBroker:
-    """`CallObserver` fanning each call's events out to that call's subscribers.
-
-    Runs on one event loop (the server's); `publish` never blocks.
-    """
-
-    def __init__(self, queue_events: int = QUEUE_EVENTS) -> None:
-        self._queue_events = queue_events
-        self._subscribers: dict[str, set[asyncio.Queue[CallEvent]]] = {}
-        self.dropped = 0
-        """Events lost to full subscriber queues, over the process's life."""
-
-    def publish(self, call_sid: str, event: CallEvent) -> None:
-        for queue in self._subscribers.get(call_sid, ()):
-            if queue.full():
-                queue.get_nowait()
-                self.dropped += 1
-            queue.put_nowait(event)
-
-    @contextlib.contextmanager
-    def subscribe(self, call_sid: str) -> Iterator[asyncio.Queue[CallEvent]]:
-        """A queue of `call_sid`'s events from now on, until the block exits."""
-        queue: asyncio.Queue[CallEvent] = asyncio.Queue(self._queue_events)
-        self._subscribers.setdefault(call_sid, set()).add(queue)
-        try:
-            yield queue
-        finally:
-            queues = self._subscribers.get(call_sid, set())
-            queues.discard(queue)
-            if not queues:
-                self._subscribers.pop(call_sid, None)
-
-    def subscriber_count(self, call_sid: str) -> int:
-        return len(self._subscribers.get(call_sid, ()))
-
-
-# --- wire format: one JSON text frame per event -----------------------------------
-
-
-class _Out(msgspec.Struct, frozen=True, tag_field="type"):
-    pass
-
-
-class TranscriptOut(_Out, frozen=True, tag="transcript"):
-    speaker: str
-    text: str
-
-
-class ToolOut(_Out, frozen=True, tag="tool"):
-    name: str
-    arguments: str
-    outcome: str
-    duration_ms: float
-
-
-class BargeInOut(_Out, frozen=True, tag="barge_in"):
-    pass
-
-
-class AgentReconnectedOut(_Out, frozen=True, tag="agent_reconnected"):
-    attempt: int
-    reason: str
-
-
-class EndedOut(_Out, frozen=True, tag="ended"):
-    reason: str
-    next_step: str
-
-
-_encoder = msgspec.json.Encoder()
-
-
-def encode_event(event: CallEvent) -> str:
-    out: _Out
-    match event:
-        case TranscriptHeard(speaker, text):
-            out = TranscriptOut(speaker.value, text)
-        case ToolRan(name, arguments, outcome, duration_ms):
-            out = ToolOut(name, arguments, outcome, duration_ms)
-        case BargedIn():
-            out = BargeInOut()
-        case AgentReconnected(attempt, reason):
-            out = AgentReconnectedOut(attempt, reason)
-        case CallEnded(reason, next_step):
-            out = EndedOut(reason.value, next_step.value)
-    return _encoder.encode(out).decode()
 
 
 # --- the handler (mounted under the API router, so its bearer guard applies) --------
@@ -131,12 +30,18 @@ def encode_event(event: CallEvent) -> str:
 def call_events_handler(container: Container) -> Any:
     broker = container.call_events()
 
-    @websocket("/calls/{call_sid:str}/events")
-    async def call_events(socket: WebSocket[Any, Any, Any], call_sid: FromPath[str]) -> None:
-        """Stream the call's events until it ends or the client leaves."""
+    @websocket("/calls/{call_ref:str}/events")
+    async def call_events(socket: WebSocket[Any, Any, Any], call_ref: FromPath[str]) -> None:
+        """Stream the call's events until it ends or the client leaves. `call_ref` is the
+        call's id; a Twilio call sid is still accepted (deprecated), and resolved to it."""
+        key = await _resolved(container, call_ref)
+        if key is None:
+            await socket.accept()  # so the client is told why, not just refused
+            await socket.close(code=CALL_NOT_FOUND_CLOSE, reason="no such call")
+            return
         # Subscribed before the handshake completes: once a client is connected, it
         # misses nothing published afterwards.
-        with broker.subscribe(call_sid) as queue:
+        with broker.subscribe(key) as queue:
             await socket.accept()
             sender = asyncio.create_task(_send_until_ended(socket, queue))
             gone = asyncio.create_task(_until_disconnected(socket))
@@ -151,6 +56,24 @@ def call_events_handler(container: Container) -> Any:
                     await socket.close()
 
     return call_events
+
+
+CALL_NOT_FOUND_CLOSE: Final = 4404
+
+
+async def _resolved(container: Container, call_ref: str) -> str | None:
+    """The broker key (our id) of the call `call_ref` names: an id as it is, without a
+    lookup, so a feed can be opened before its call is stored; a carrier reference
+    through the call records (None when no call has it)."""
+    try:
+        return str(UUID(call_ref))
+    except ValueError:
+        pass
+    try:
+        call = await find_call(container.get_call(), call_ref)
+    except CallNotFound:
+        return None
+    return str(call.id)
 
 
 async def _send_until_ended(
