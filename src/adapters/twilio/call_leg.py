@@ -1,7 +1,7 @@
 """`TwilioCallLeg`: the caller's side of a call over a Twilio bidirectional Media Stream.
 
-The adapter speaks to the socket through `TextSocket`, three methods any WebSocket
-library can be wrapped in, so it imports no web framework.
+The adapter speaks to the socket through `adapters.media_socket.TextSocket`, so it
+imports no web framework.
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
-from typing import Final, Protocol
+from typing import Final
 
+from adapters.media_socket import IdleWatch, TextSocket
 from adapters.twilio.media_codec import (
     Connected,
     Malformed,
@@ -41,66 +42,6 @@ CARRIER: Final = "twilio"
 MAX_PLAY_BYTES: Final = 50 * FRAME_BYTES
 """`play` sends audio as given, split into messages of at most 1 s (8000 bytes) so no
 WebSocket frame grows large; Twilio accepts any payload size and queues it in order."""
-
-
-class TextSocket(Protocol):
-    """The little of a WebSocket the call leg needs."""
-
-    async def receive_text(self) -> str | None:
-        """The next text frame, or None once the peer has closed."""
-        ...
-
-    async def send_text(self, data: str) -> None: ...
-
-    async def close(self, code: int = 1000, reason: str = "") -> None: ...
-
-
-class _IdleWatch:
-    """`TimeoutError` in the reading task once one `receive` has waited `idle_s`.
-
-    The same as `asyncio.timeout(idle_s)` around each receive, but with one timer per
-    stream that re-arms itself every `idle_s` rather than a timer set and cancelled per
-    frame (a media stream brings 50 frames a second).
-    """
-
-    def __init__(self, idle_s: float) -> None:
-        self._idle_s = idle_s
-        self._loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        assert task is not None
-        self._task = task
-        self._waiting_since: float | None = None
-        self._fired = False
-        self._timer = self._loop.call_later(idle_s, self._check)
-
-    async def receive(self, socket: TextSocket) -> str | None:
-        cancelling = self._task.cancelling()
-        self._waiting_since = self._loop.time()
-        try:
-            return await socket.receive_text()
-        except asyncio.CancelledError:
-            if self._fired:
-                self._fired = False
-                if self._task.uncancel() <= cancelling:  # ours alone, as asyncio.timeout
-                    raise TimeoutError from None
-            raise
-        finally:
-            self._waiting_since = None
-
-    def stop(self) -> None:
-        self._timer.cancel()
-
-    def _check(self) -> None:
-        if self._task.done():
-            return
-        since, now = self._waiting_since, self._loop.time()
-        if since is not None and now - since >= self._idle_s:
-            self._fired = True
-            self._task.cancel()
-            return
-        self._timer = self._loop.call_at(
-            (now if since is None else since) + self._idle_s, self._check
-        )
 
 
 class StreamNotStarted(Exception):
@@ -204,7 +145,7 @@ class TwilioCallLeg:
         nothing for that long (Twilio sends media every 20 ms during a call) counts as a
         hang-up, and `idle_timed_out` says so."""
         socket, idle_s = self._socket, self.idle_timeout_s
-        watch = None if idle_s is None else _IdleWatch(idle_s)
+        watch = None if idle_s is None else IdleWatch(idle_s)
         try:
             while not self._hung_up:
                 try:

@@ -1,0 +1,1 @@
+"""Telnyx: TeXML webhooks, Ed25519 signatures and bidirectional media streaming."""
