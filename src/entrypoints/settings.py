@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_auth_token_secondary: SecretStr | None = None
+    telnyx_public_key: str | None = None
+    """The Telnyx account's Ed25519 public key (base64); Telnyx is enabled only with it."""
     voice_agent: Literal["deepgram"] = "deepgram"
     """Which voice agent provider takes the calls."""
     deepgram_api_key: SecretStr | None = None

@@ -20,6 +20,12 @@ from entrypoints.http.media_stream import ASGIApp, with_media_streams
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limit import RateLimiter
 from entrypoints.http.telephony import CallGateway
+from entrypoints.http.telnyx_webhooks import MEDIA_PATH as TELNYX_MEDIA_PATH
+from entrypoints.http.telnyx_webhooks import (
+    telnyx_media_handler,
+    telnyx_router,
+    telnyx_verifier,
+)
 from entrypoints.http.twilio_media import twilio_media_handler
 from entrypoints.http.twilio_webhooks import MEDIA_PATH as TWILIO_MEDIA_PATH
 from entrypoints.http.twilio_webhooks import twilio_router
@@ -85,6 +91,10 @@ def create_app(container: Container) -> ASGIApp:
     )
 
     gateway = CallGateway(container)
+    telnyx = telnyx_verifier(container)
+    carriers = [twilio_router(container, gateway)]
+    if telnyx is not None:
+        carriers.append(telnyx_router(container, gateway, telnyx))
     warming: set[asyncio.Task[int]] = set()  # the loop keeps only weak references
 
     async def warm_database() -> None:
@@ -109,7 +119,7 @@ def create_app(container: Container) -> ASGIApp:
         return Response(container.metrics().render(), media_type=METRICS_CONTENT_TYPE)
 
     litestar = Litestar(
-        route_handlers=[healthz, readyz, metrics, api, twilio_router(container, gateway)],
+        route_handlers=[healthz, readyz, metrics, api, *carriers],
         dependencies={
             "database": provide(container.database),
             "capacity": provide(container.call_capacity),
@@ -140,4 +150,6 @@ def create_app(container: Container) -> ASGIApp:
         ),
     )
     media_streams = {TWILIO_MEDIA_PATH: twilio_media_handler(container, gateway)}
+    if telnyx is not None:
+        media_streams[TELNYX_MEDIA_PATH] = telnyx_media_handler(container, gateway)
     return with_media_streams(litestar, media_streams)

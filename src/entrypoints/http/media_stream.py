@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,15 @@ class AsgiWebSocket:
             if key == name:
                 return str(value.decode("latin-1"))
         return None
+
+    def query_params(self) -> dict[str, str]:
+        """The handshake URL's query parameters (the first value of each)."""
+        raw = self._scope.get("query_string", b"")
+        pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, max_num_fields=20)
+        params: dict[str, str] = {}
+        for name, value in pairs:
+            params.setdefault(name, value)
+        return params
 
     @property
     def client_host(self) -> str | None:
