@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, Response, Router, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from entrypoints.http.api_docs import LocalScalarRenderPlugin, docs_assets_router
 from entrypoints.http.auth import bearer_guard
+from entrypoints.http.auth_throttle import AuthFailureThrottle
 from entrypoints.http.call_events import call_events_handler
 from entrypoints.http.health import healthz, readyz
 from entrypoints.http.media_stream import ASGIApp, with_media_stream
+from entrypoints.http.metrics_access import metrics_guard
 from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.http.query import known_query_parameters
 from entrypoints.http.rate_limit import RateLimiter
+from entrypoints.http.security_headers import with_security_headers
 from entrypoints.http.twilio import MEDIA_PATH, media_stream_handler, twilio_router
 from entrypoints.http.v1 import AppointmentsController, CallsController, get_practice, list_slots
 from entrypoints.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -35,13 +40,16 @@ MAX_BODY_BYTES = 64 * 1024
 BEARER = "bearerAuth"
 
 
-def create_app(container: Container) -> ASGIApp:
+def create_app(
+    container: Container, *, auth_clock: Callable[[], float] = time.monotonic
+) -> ASGIApp:
     """The HTTP app: REST API v1 under /api/v1 (bearer keys), open /healthz, /readyz, /schema;
     the Twilio webhooks, and the media stream on bare ASGI in front of Litestar.
 
     Use cases come fresh from the container per request; `container.database()` is
-    disposed on shutdown.
+    disposed on shutdown. `auth_clock` (monotonic seconds) times the failed-key throttle.
     """
+    settings = container.settings()
 
     def provide(provider: Callable[[], Any]) -> Provide:
         """A fresh object from a container provider, per request (providers decide scope)."""
@@ -64,7 +72,17 @@ def create_app(container: Container) -> ASGIApp:
             call_events_handler(container),
         ],
         guards=[
-            bearer_guard(api_keys, RateLimiter(container.settings().api_rate_limit_per_minute))
+            bearer_guard(
+                api_keys,
+                RateLimiter(settings.api_rate_limit_per_minute),
+                AuthFailureThrottle(
+                    settings.api_auth_failure_limit,
+                    settings.api_auth_failure_window_s,
+                    clock=auth_clock,
+                ),
+                container.metrics(),
+            ),
+            known_query_parameters(),
         ],
         security=[{BEARER: []}],
         dependencies={
@@ -99,12 +117,24 @@ def create_app(container: Container) -> ASGIApp:
         except Exception:
             logger.exception("disposing of the database engine failed")
 
-    @get("/metrics", include_in_schema=False, media_type=METRICS_CONTENT_TYPE)
+    @get(
+        "/metrics",
+        include_in_schema=False,
+        media_type=METRICS_CONTENT_TYPE,
+        guards=[metrics_guard(settings.frontdesk_metrics_token)],
+    )
     async def metrics() -> Response[bytes]:
         return Response(container.metrics().render(), media_type=METRICS_CONTENT_TYPE)
 
     litestar = Litestar(
-        route_handlers=[healthz, readyz, metrics, api, twilio_router(container)],
+        route_handlers=[
+            healthz,
+            readyz,
+            metrics,
+            api,
+            twilio_router(container),
+            docs_assets_router(),
+        ],
         dependencies={
             "database": provide(container.database),
             "capacity": provide(container.call_capacity),
@@ -131,7 +161,10 @@ def create_app(container: Container) -> ASGIApp:
                     )
                 }
             ),
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[LocalScalarRenderPlugin()],
         ),
     )
-    return with_media_stream(litestar, MEDIA_PATH, media_stream_handler(container))
+    served = with_media_stream(litestar, MEDIA_PATH, media_stream_handler(container))
+    return with_security_headers(
+        served, https=settings.public_base_url.lower().startswith("https://")
+    )
