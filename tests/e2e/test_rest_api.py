@@ -230,3 +230,35 @@ def test_health_and_readiness_are_open(anonymous: httpx.Client) -> None:
         k: v for k, v in schema["info"].items() if k not in ("title", "version")
     }
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_appointments_are_listed_by_provider_service_and_date_range(api: httpx.Client) -> None:
+    def book(service: str, provider: str, **window: str) -> str:
+        slot_id = first_slot(api, service, provider=provider, **window)
+        response = api.post("/api/v1/appointments", json=booking(slot_id, service=service))
+        assert response.status_code == 201, response.text
+        appointment_id: str = response.json()["id"]
+        return appointment_id
+
+    lee_cleaning = book("cleaning", "dr-lee")
+    patel_checkup = book("checkup", "dr-patel")
+    lee_checkup_wednesday = book("checkup", "dr-lee", **{"from": "2030-12-04"})
+
+    def listed(**params: str) -> list[str]:
+        response = api.get("/api/v1/appointments", params=params)
+        assert response.status_code == 200, response.text
+        return [a["id"] for a in response.json()["items"]]
+
+    assert listed(provider="dr-lee") == [lee_cleaning, lee_checkup_wednesday]
+    assert listed(service="checkup") == [patel_checkup, lee_checkup_wednesday]
+    assert listed(provider="dr-lee", service="checkup") == [lee_checkup_wednesday]
+    assert listed(**{"from": "2030-12-04", "to": "2030-12-04"}) == [lee_checkup_wednesday]
+    same_start = listed(**{"to": "2030-12-03"})  # both at 09:00: their order is by id
+    assert sorted(same_start) == sorted([lee_cleaning, patel_checkup])
+    assert listed(provider="dr-patel", status="cancelled") == []
+    assert_problem(
+        api.get("/api/v1/appointments", params={"provider": "dr-who"}), 422, "unknown_provider"
+    )
+    assert_problem(
+        api.get("/api/v1/appointments", params={"service": "whitening"}), 422, "unknown_service"
+    )
