@@ -23,11 +23,10 @@ MAX_WS_MESSAGE_BYTES = 64 * 1024
 
 
 def _serve(container: Container, host: str | None, port: int | None, dev: bool) -> int:
-    import uvicorn
     from dependency_injector import providers
 
     from entrypoints.http.app import create_app
-    from entrypoints.server import DrainingServer
+    from entrypoints.server import DrainingServer, uvicorn_config
 
     container.practice()  # fail now, naming the key, rather than on the first request
     settings = container.settings()
@@ -48,7 +47,7 @@ def _serve(container: Container, host: str | None, port: int | None, dev: bool) 
             "no DATABASE_URL: using the embedded SQLite file under %s", settings.frontdesk_data_dir
         )
         upgrade_to_head(settings.resolved_database_url())
-    config = uvicorn.Config(
+    config = uvicorn_config(
         create_app(container),
         host=settings.host,
         port=settings.port,

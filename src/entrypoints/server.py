@@ -16,12 +16,20 @@ import signal
 import threading
 from collections.abc import Generator
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
 from entrypoints.http.capacity import CallCapacity
 
 log = logging.getLogger(__name__)
+
+
+def uvicorn_config(app: Any, **options: Any) -> uvicorn.Config:
+    """uvicorn's configuration for `app`, as every server of ours runs it: no `server`
+    header (naming the server and its version helps only an attacker), and the `Date`
+    header kept (RFC 9110 asks an origin server with a clock to send it)."""
+    return uvicorn.Config(app, server_header=False, date_header=True, **options)
 
 
 class DrainingServer(uvicorn.Server):

@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     api_rate_limit_per_minute: int = Field(
         default=600, ge=1, description="Requests a minute per API key, per instance."
     )
+    api_auth_failure_limit: int = Field(
+        default=10,
+        ge=1,
+        description="Invalid API keys one client address may present within "
+        "API_AUTH_FAILURE_WINDOW_S before its requests are refused with 429.",
+    )
+    api_auth_failure_window_s: float = Field(
+        default=300.0, gt=0, description="The sliding window those failures are counted in."
+    )
+    frontdesk_metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token /metrics requires. Unset: /metrics answers loopback only.",
+    )
     default_region: str | None = Field(
         default=None, description="Overrides the practice file's region for national numbers."
     )
@@ -129,6 +142,8 @@ class Settings(BaseSettings):
             *self.twilio_auth_tokens,
             *(k.get_secret_value() for k in self.frontdesk_api_keys),
         ]
+        if self.frontdesk_metrics_token is not None:
+            values.append(self.frontdesk_metrics_token.get_secret_value())
         if self.deepgram_api_key is not None:
             values.append(self.deepgram_api_key.get_secret_value())
         if self.database_url is not None:

@@ -47,6 +47,8 @@ def test_serve_on_the_embedded_default_migrates_itself_and_answers(tmp_path: Pat
             except httpx.TransportError:
                 time.sleep(0.1)  # polling a starting process, not synchronising tests
         assert ready is not None, server.stdout.read().decode() if server.stdout else ""
+        assert "server" not in ready.headers  # uvicorn does not announce itself
+        assert ready.headers["date"]
         assert ready.json() == {
             "status": "ready",
             "checks": {"database": "ok", "migrations": "ok", "admitting_calls": "ok"},

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from tests.support.api_server import OTHER_API_KEY
+from dependency_injector import providers
+from tests.support.api_practice import api_practice
+from tests.support.api_server import API_KEY, OTHER_API_KEY, api_container, serve
 
 PROBLEM = "application/problem+json"
 PHONE = "+14155550123"
@@ -230,3 +234,65 @@ def test_health_and_readiness_are_open(anonymous: httpx.Client) -> None:
         k: v for k, v in schema["info"].items() if k not in ("title", "version")
     }
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_appointments_are_listed_by_provider_service_and_date_range(api: httpx.Client) -> None:
+    def book(service: str, provider: str, **window: str) -> str:
+        slot_id = first_slot(api, service, provider=provider, **window)
+        response = api.post("/api/v1/appointments", json=booking(slot_id, service=service))
+        assert response.status_code == 201, response.text
+        appointment_id: str = response.json()["id"]
+        return appointment_id
+
+    lee_cleaning = book("cleaning", "dr-lee")
+    patel_checkup = book("checkup", "dr-patel")
+    lee_checkup_wednesday = book("checkup", "dr-lee", **{"from": "2030-12-04"})
+
+    def listed(**params: str) -> list[str]:
+        response = api.get("/api/v1/appointments", params=params)
+        assert response.status_code == 200, response.text
+        return [a["id"] for a in response.json()["items"]]
+
+    assert listed(provider="dr-lee") == [lee_cleaning, lee_checkup_wednesday]
+    assert listed(service="checkup") == [patel_checkup, lee_checkup_wednesday]
+    assert listed(provider="dr-lee", service="checkup") == [lee_checkup_wednesday]
+    assert listed(**{"from": "2030-12-04", "to": "2030-12-04"}) == [lee_checkup_wednesday]
+    same_start = listed(**{"to": "2030-12-03"})  # both at 09:00: their order is by id
+    assert sorted(same_start) == sorted([lee_cleaning, patel_checkup])
+    assert listed(provider="dr-patel", status="cancelled") == []
+    assert_problem(
+        api.get("/api/v1/appointments", params={"provider": "dr-who"}), 422, "unknown_provider"
+    )
+    assert_problem(
+        api.get("/api/v1/appointments", params={"service": "whitening"}), 422, "unknown_service"
+    )
+
+
+def test_slots_within_the_minimum_notice_are_not_listed_and_cannot_be_booked(
+    database_url: str,
+) -> None:
+    container = api_container(database_url=database_url)  # NOW: Monday 08:00 in New York
+    practice = dataclasses.replace(api_practice(), min_notice=timedelta(hours=2))
+    container.practice.override(providers.Object(practice))
+    auth = {"Authorization": f"Bearer {API_KEY}"}
+    with (
+        serve(container) as base_url,
+        httpx.Client(base_url=base_url, headers=auth, timeout=10) as api,
+    ):
+        assert api.get("/api/v1/practice").json()["min_notice_hours"] == 2
+        slots = api.get("/api/v1/slots", params={"service": "checkup", "from": "2030-12-02"})
+        assert slots.json()["items"][0]["start"] == "2030-12-02T15:00:00Z"  # 10:00, not 09:00
+        too_soon = api.post(
+            "/api/v1/appointments", json=booking("dr-lee@2030-12-02T14:30Z", service="checkup")
+        )
+        body = assert_problem(too_soon, 422, "short_notice")
+        assert "2 hours" in body["detail"]
+        in_time = api.post(
+            "/api/v1/appointments", json=booking("dr-lee@2030-12-02T15:00Z", service="checkup")
+        )
+        assert in_time.status_code == 201, in_time.text
+        moved = api.post(
+            f"/api/v1/appointments/{in_time.json()['id']}/reschedule",
+            json={"slot_id": "dr-lee@2030-12-02T14:00Z"},
+        )
+        assert_problem(moved, 422, "short_notice")

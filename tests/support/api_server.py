@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import uvicorn
@@ -20,6 +21,7 @@ from pydantic import SecretStr
 
 from entrypoints.container import Container
 from entrypoints.http import create_app
+from entrypoints.server import uvicorn_config
 from entrypoints.settings import Settings
 from tests.support.api_practice import api_practice
 from tests.support.clock import FixedClock
@@ -50,15 +52,16 @@ def api_container(
 
 
 @contextmanager
-def serve(container: Container) -> Iterator[str]:
-    """`create_app(container)` served on 127.0.0.1; yields the base URL, stops on exit."""
+def serve(container: Container, **app_options: Any) -> Iterator[str]:
+    """`create_app(container, **app_options)` served on 127.0.0.1 with the production
+    uvicorn configuration; yields the base URL, stops on exit."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = uvicorn.Server(
-        uvicorn.Config(create_app(container), log_level="warning", lifespan="on")
+        uvicorn_config(create_app(container, **app_options), log_level="warning", lifespan="on")
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

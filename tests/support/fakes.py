@@ -73,6 +73,8 @@ class FakeAppointmentRepository:
                 for a in self._visible().values()
                 if (query.phone is None or a.patient.phone == query.phone)
                 and (query.status is None or a.status is query.status)
+                and (query.provider_id is None or a.slot.provider_id == query.provider_id)
+                and (query.service_id is None or a.slot.service_id == query.service_id)
                 and (query.starts_from is None or a.slot.start >= query.starts_from)
                 and (query.starts_before is None or a.slot.start < query.starts_before)
             ),

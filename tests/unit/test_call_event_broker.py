@@ -58,3 +58,13 @@ def test_events_go_out_as_one_json_object_each_tagged_by_type() -> None:
         "reason": "transferred",
         "next_step": "transfer",
     }
+
+
+async def test_a_subscriber_just_after_a_call_ended_finds_its_end_waiting() -> None:
+    broker = CallEventBroker(recent_ends=1)
+    broker.publish("CA1", CallEnded(EndReason.AGENT_ENDED, NextStep.HANG_UP))
+    with broker.subscribe("CA1") as queue:
+        assert queue.get_nowait() == CallEnded(EndReason.AGENT_ENDED, NextStep.HANG_UP)
+    broker.publish("CA2", CallEnded(EndReason.TRANSFERRED, NextStep.TRANSFER))
+    with broker.subscribe("CA1") as forgotten:  # only the most recent end is kept
+        assert forgotten.empty()

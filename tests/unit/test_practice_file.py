@@ -30,6 +30,15 @@ def test_the_sample_dental_office_loads() -> None:
     assert set(practice.services) == {"cleaning", "checkup", "consultation"}
     assert practice.services["cleaning"].duration == timedelta(minutes=60)
     assert practice.front_desk_phone == "+12125550142"
+    assert practice.min_notice == timedelta(hours=2)
+
+
+def test_the_minimum_notice_defaults_to_two_hours_and_can_be_changed(tmp_path: Path) -> None:
+    without = SAMPLE.replace("min_notice_hours = 2", "", 1)
+    assert "min_notice_hours" not in without
+    assert load_practice(write(tmp_path, without)).min_notice == timedelta(hours=2)
+    changed = SAMPLE.replace("min_notice_hours = 2", "min_notice_hours = 24", 1)
+    assert load_practice(write(tmp_path, changed)).min_notice == timedelta(hours=24)
 
 
 def test_the_default_region_can_be_overridden() -> None:
@@ -67,6 +76,7 @@ def test_the_default_region_can_be_overridden() -> None:
             "practice.front_desk_phone",
         ),
         ('id = "checkup"', 'id = "cleaning"', "services[1].id"),
+        ("min_notice_hours = 2", "min_notice_hours = -1", "practice.min_notice_hours"),
     ],
 )
 def test_a_broken_file_names_the_key_and_the_problem(

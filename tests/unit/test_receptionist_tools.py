@@ -17,7 +17,7 @@ from application.receptionist.tools import CallContext, ReceptionistTools
 from domain.calls import NextStep
 from domain.scheduling import AppointmentStatus, OpenInterval, Weekday
 from tests.support.fakes import InMemoryStore
-from tests.support.practice import MONDAY, make_practice, slot_at
+from tests.support.practice import MONDAY, NOW, make_practice, slot_at
 from tests.support.tools import CALL_ID, CALLER, booking, context, make_tools
 
 OTHER = "+14155550199"
@@ -388,3 +388,18 @@ async def test_booking_under_another_number_does_not_open_that_numbers_other_app
         caller,
     )
     assert cancelled["appointment"]["status"] == "cancelled"
+
+
+async def test_slots_within_the_minimum_notice_are_neither_offered_nor_booked_by_phone(
+    store: InMemoryStore,
+) -> None:
+    practice = dataclasses.replace(make_practice(), min_notice=timedelta(hours=2))
+    tools = make_tools(store, practice)  # NOW: Friday 10:00 in New York
+    today = {"service": "cleaning", "date": NOW.date().isoformat()}
+    body = await call(tools, "check_available_slots", today, context())
+    assert body["slots"][0]["time"].endswith("at 12 PM")
+    too_soon = {**booking(), "slot_id": slot_at("dr-lee", NOW.date(), 11)}
+    refused = await call(tools, "book_appointment", too_soon, context())
+    assert refused["error"] == "short_notice"
+    assert "2 hours" in refused["message"]
+    assert store.appointments == {}

@@ -26,5 +26,6 @@ def test_secrets_for_the_log_redactor_include_the_database_password() -> None:
         database_url=SecretStr("postgresql+asyncpg://u:hunter2pass@db/app"),
         twilio_auth_token=SecretStr("tw-token"),
         frontdesk_api_keys=[SecretStr("k1"), SecretStr("k2")],
+        frontdesk_metrics_token=SecretStr("scrape-token"),
     )
-    assert {"hunter2pass", "tw-token", "k1", "k2"} <= set(settings.secrets)
+    assert {"hunter2pass", "tw-token", "k1", "k2", "scrape-token"} <= set(settings.secrets)

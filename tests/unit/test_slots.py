@@ -16,6 +16,7 @@ from domain.scheduling import (
     Provider,
     Service,
     ServiceNotOffered,
+    ShortNotice,
     SlotInPast,
     SlotNotOffered,
     UnknownProvider,
@@ -232,3 +233,37 @@ def test_an_offered_slot_is_found_by_its_id() -> None:
 def test_slots_off_the_rules_are_refused(slot: str, service: str, error: type[Exception]) -> None:
     with pytest.raises(error):
         offered_slot(practice(), slot_id_value=slot, service_id=service, now=NOW)
+
+
+def test_slots_sooner_than_the_minimum_notice_are_not_offered() -> None:
+    p = practice(min_notice=timedelta(hours=2))
+    found = slots(p, now=ny(MONDAY, 8, 10), start=ny(MONDAY, 0), end=ny(MONDAY, 23))
+    assert [s.start for s in found] == [ny(MONDAY, 10, 30), ny(MONDAY, 11), ny(MONDAY, 11, 30)]
+
+
+def test_a_slot_exactly_the_minimum_notice_away_is_offered_and_bookable() -> None:
+    p = practice(min_notice=timedelta(hours=2))
+    now = ny(MONDAY, 8)
+    assert slots(p, now=now, start=ny(MONDAY, 0), end=ny(MONDAY, 23))[0].start == ny(MONDAY, 10)
+    slot = offered_slot(p, slot_id_value="dr-lee@2026-11-30T15:00Z", service_id="checkup", now=now)
+    assert slot.start == ny(MONDAY, 10)
+
+
+def test_booking_sooner_than_the_minimum_notice_is_refused_saying_how_much_is_needed() -> None:
+    p = practice(min_notice=timedelta(hours=3))
+    with pytest.raises(ShortNotice) as refused:  # 09:30, two and a half hours from NOW
+        offered_slot(p, slot_id_value="dr-lee@2026-11-30T14:30Z", service_id="checkup", now=NOW)
+    assert refused.value.code == "short_notice"
+    assert "3 hours" in refused.value.message
+
+
+def test_without_a_minimum_notice_the_next_future_slot_is_bookable() -> None:
+    slot = offered_slot(
+        practice(), slot_id_value="dr-lee@2026-11-30T14:00Z", service_id="checkup", now=NOW
+    )
+    assert slot.start == ny(MONDAY, 9)
+
+
+def test_a_negative_minimum_notice_is_refused() -> None:
+    with pytest.raises(ValueError, match="min_notice"):
+        practice(min_notice=timedelta(hours=-1))

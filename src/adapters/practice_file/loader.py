@@ -72,6 +72,7 @@ class _PracticeSection(_Strict):
     front_desk_phone: str | None = None
     default_region: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "US"
     booking_horizon_days: int = Field(default=60, ge=1, le=730)
+    min_notice_hours: int = Field(default=2, ge=0, le=720)
     slot_minutes: int = Field(default=15, ge=5, le=240)
     closures: list[date] = []
     hours: _Hours
@@ -211,6 +212,7 @@ def _to_domain(spec: _PracticeFile, path: Path, default_region: str | None) -> P
         providers=providers,
         closures=frozenset(section.closures),
         booking_horizon=timedelta(days=section.booking_horizon_days),
+        min_notice=timedelta(hours=section.min_notice_hours),
         slot_step=timedelta(minutes=section.slot_minutes),
         front_desk_phone=section.front_desk_phone,
         default_region=default_region or section.default_region,

@@ -147,6 +147,10 @@ class SqlAlchemyAppointmentRepository:
             conditions.append(appointments.c.patient_phone == query.phone.e164)
         if query.status is not None:
             conditions.append(appointments.c.status == query.status.value)
+        if query.provider_id is not None:
+            conditions.append(appointments.c.provider_id == query.provider_id)
+        if query.service_id is not None:
+            conditions.append(appointments.c.service_id == query.service_id)
         if query.starts_from is not None:
             conditions.append(appointments.c.starts_at >= query.starts_from)
         if query.starts_before is not None:

@@ -24,6 +24,8 @@ class AppointmentQuery:
 
     phone: PhoneNumber | None = None
     status: AppointmentStatus | None = None
+    provider_id: str | None = None
+    service_id: str | None = None
     starts_from: datetime | None = None
     starts_before: datetime | None = None
     limit: int = 50

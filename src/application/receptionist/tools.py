@@ -57,6 +57,8 @@ _GUIDANCE = {
     "storage_unavailable": "Apologise; the system is down. Offer to transfer to the front desk.",
     "no_front_desk": "No one can take the call; offer to help or take the caller's request.",
     "date_in_past": "Ask which date the caller means; use today's date or a later one.",
+    "short_notice": "Explain the notice needed and offer the open slots check_available_slots "
+    "finds; it lists only times far enough ahead.",
 }
 _encode = msgspec.json.Encoder().encode
 

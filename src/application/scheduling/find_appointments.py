@@ -22,6 +22,8 @@ MAX_PAGE_SIZE = 100
 class FindAppointments:
     phone: str | None = None
     status: AppointmentStatus | None = None
+    provider_id: str | None = None
+    service_id: str | None = None
     starts_from: datetime | None = None
     starts_before: datetime | None = None
     limit: int = 50
@@ -29,8 +31,10 @@ class FindAppointments:
 
 
 class FindAppointmentsHandler:
-    """A page of appointments, by start time. The phone is normalised like a booking's,
-    so `(415) 555-0123` finds what `+14155550123` booked. Reads only."""
+    """A page of appointments, by start time, every filter combined with AND. The phone
+    is normalised like a booking's, so `(415) 555-0123` finds what `+14155550123`
+    booked; a provider or service the practice does not have is refused
+    (`UnknownProvider`, `UnknownService`) rather than matching nothing. Reads only."""
 
     def __init__(self, practice: Practice, uow: UnitOfWorkFactory) -> None:
         self._practice, self._uow = practice, uow
@@ -41,9 +45,15 @@ class FindAppointmentsHandler:
             if command.phone is not None
             else None
         )
+        if command.provider_id is not None:
+            self._practice.provider(command.provider_id)
+        if command.service_id is not None:
+            self._practice.service(command.service_id)
         query = AppointmentQuery(
             phone=phone,
             status=command.status,
+            provider_id=command.provider_id,
+            service_id=command.service_id,
             starts_from=command.starts_from,
             starts_before=command.starts_before,
             limit=max(1, min(command.limit, MAX_PAGE_SIZE)),

@@ -53,6 +53,12 @@ class BeyondHorizon(SchedulingError):
     code = "beyond_horizon"
 
 
+class ShortNotice(SchedulingError):
+    """The slot starts sooner than the practice's minimum booking notice allows."""
+
+    code = "short_notice"
+
+
 class SlotTaken(SchedulingError):
     code = "slot_taken"
 

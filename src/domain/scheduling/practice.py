@@ -89,12 +89,18 @@ class Practice:
     providers: Mapping[str, Provider]
     closures: frozenset[date] = frozenset()
     booking_horizon: timedelta = timedelta(days=60)
+    min_notice: timedelta = timedelta(0)
+    """The shortest time between now and a slot's start at which it may still be booked
+    (the front desk needs time to prepare). The practice file defaults it to 2 hours;
+    a practice built in code has none unless it says so."""
     slot_step: timedelta = timedelta(minutes=15)
     front_desk_phone: str | None = None
     default_region: str = "US"
     receptionist: Receptionist = field(default_factory=Receptionist)
 
     def __post_init__(self) -> None:
+        if self.min_notice < timedelta(0):
+            raise ValueError("min_notice must not be negative")
         for provider in self.providers.values():
             unknown = provider.service_ids - self.services.keys()
             if unknown:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from domain.scheduling.errors import (
     BeyondHorizon,
     InvalidInput,
+    ShortNotice,
     SlotInPast,
     SlotNotOffered,
 )
@@ -136,7 +137,8 @@ def open_slots(
     """Open slots starting in [start, end), earliest first, at most `limit`; with
     `local_times`, only those starting at a local time in [first, second).
 
-    Slots in the past, beyond the booking horizon, or overlapping `busy` are left out.
+    Slots starting before `now` plus the practice's minimum notice, beyond the booking
+    horizon, or overlapping `busy` are left out.
     """
     providers = (
         [practice.check_offers(provider_id, service_id)[0]]
@@ -144,7 +146,8 @@ def open_slots(
         else practice.providers_for(service_id)
     )
     service = practice.service(service_id)
-    start, end = max(start, now), min(end, now + practice.booking_horizon)
+    start = max(start, now + practice.min_notice)
+    end = min(end, now + practice.booking_horizon)
     if start >= end or limit <= 0:
         return []
     busy_by_provider: dict[str, list[Busy]] = {}
@@ -171,12 +174,23 @@ def open_slots(
     return found
 
 
+def _hours(span: timedelta) -> str:
+    """`2 hours`, `1 hour`, `90 minutes`: a notice period as a caller would hear it."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes % 60:
+        return f"{minutes} minutes"
+    hours = minutes // 60
+    return "1 hour" if hours == 1 else f"{hours} hours"
+
+
 def _overlaps_any(slot: Slot, busy: list[Busy] | None) -> bool:
     return busy is not None and any(slot.overlaps(b.start, b.end) for b in busy)
 
 
 def offered_slot(practice: Practice, *, slot_id_value: str, service_id: str, now: datetime) -> Slot:
-    """The slot a client named, checked against every rule but availability.
+    """The slot a client named, checked against every rule but availability: in the
+    future (`SlotInPast`), at least the practice's minimum notice away (`ShortNotice`),
+    within the horizon, on the grid.
 
     Availability (no overlap with another booking) is the database's to enforce.
     """
@@ -184,6 +198,11 @@ def offered_slot(practice: Practice, *, slot_id_value: str, service_id: str, now
     provider, service = practice.check_offers(provider_id, service_id)
     if start <= now:
         raise SlotInPast("That time has already passed.")
+    if start < now + practice.min_notice:
+        raise ShortNotice(
+            f"We need at least {_hours(practice.min_notice)} notice to book; "
+            "please choose a later time."
+        )
     if start > now + practice.booking_horizon:
         days = practice.booking_horizon.days
         raise BeyondHorizon(f"We only book up to {days} days ahead.")

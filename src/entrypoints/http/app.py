@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, Response, Router, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from entrypoints.http.api_docs import LocalScalarRenderPlugin, docs_assets_router
 from entrypoints.http.auth import bearer_guard
+from entrypoints.http.auth_throttle import AuthFailureThrottle
 from entrypoints.http.call_events import call_events_handler
 from entrypoints.http.health import healthz, readyz
 from entrypoints.http.media_stream import ASGIApp, with_media_streams
+from entrypoints.http.metrics_access import metrics_guard
 from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.http.query import known_query_parameters
 from entrypoints.http.rate_limit import RateLimiter
+from entrypoints.http.security_headers import with_security_headers
 from entrypoints.http.telephony import CallGateway
 from entrypoints.http.telnyx_webhooks import MEDIA_PATH as TELNYX_MEDIA_PATH
 from entrypoints.http.telnyx_webhooks import (
@@ -44,13 +49,16 @@ MAX_BODY_BYTES = 64 * 1024
 BEARER = "bearerAuth"
 
 
-def create_app(container: Container) -> ASGIApp:
+def create_app(
+    container: Container, *, auth_clock: Callable[[], float] = time.monotonic
+) -> ASGIApp:
     """The HTTP app: REST API v1 under /api/v1 (bearer keys), open /healthz, /readyz, /schema;
     the Twilio webhooks, and the media stream on bare ASGI in front of Litestar.
 
     Use cases come fresh from the container per request; `container.database()` is
-    disposed on shutdown.
+    disposed on shutdown. `auth_clock` (monotonic seconds) times the failed-key throttle.
     """
+    settings = container.settings()
 
     def provide(provider: Callable[[], Any]) -> Provide:
         """A fresh object from a container provider, per request (providers decide scope)."""
@@ -73,7 +81,17 @@ def create_app(container: Container) -> ASGIApp:
             call_events_handler(container),
         ],
         guards=[
-            bearer_guard(api_keys, RateLimiter(container.settings().api_rate_limit_per_minute))
+            bearer_guard(
+                api_keys,
+                RateLimiter(settings.api_rate_limit_per_minute),
+                AuthFailureThrottle(
+                    settings.api_auth_failure_limit,
+                    settings.api_auth_failure_window_s,
+                    clock=auth_clock,
+                ),
+                container.metrics(),
+            ),
+            known_query_parameters(),
         ],
         security=[{BEARER: []}],
         dependencies={
@@ -114,12 +132,17 @@ def create_app(container: Container) -> ASGIApp:
         except Exception:
             logger.exception("disposing of the database engine failed")
 
-    @get("/metrics", include_in_schema=False, media_type=METRICS_CONTENT_TYPE)
+    @get(
+        "/metrics",
+        include_in_schema=False,
+        media_type=METRICS_CONTENT_TYPE,
+        guards=[metrics_guard(settings.frontdesk_metrics_token)],
+    )
     async def metrics() -> Response[bytes]:
         return Response(container.metrics().render(), media_type=METRICS_CONTENT_TYPE)
 
     litestar = Litestar(
-        route_handlers=[healthz, readyz, metrics, api, *carriers],
+        route_handlers=[healthz, readyz, metrics, api, *carriers, docs_assets_router()],
         dependencies={
             "database": provide(container.database),
             "capacity": provide(container.call_capacity),
@@ -146,10 +169,13 @@ def create_app(container: Container) -> ASGIApp:
                     )
                 }
             ),
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[LocalScalarRenderPlugin()],
         ),
     )
     media_streams = {TWILIO_MEDIA_PATH: twilio_media_handler(container, gateway)}
     if telnyx is not None:
         media_streams[TELNYX_MEDIA_PATH] = telnyx_media_handler(container, gateway)
-    return with_media_streams(litestar, media_streams)
+    served = with_media_streams(litestar, media_streams)
+    return with_security_headers(
+        served, https=settings.public_base_url.lower().startswith("https://")
+    )

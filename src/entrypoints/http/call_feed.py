@@ -14,6 +14,7 @@ from application.calls.events import (
     ToolRan,
     TranscriptHeard,
 )
+from domain.calls import Call
 
 
 class FeedEvent(msgspec.Struct, frozen=True, tag_field="type"):
@@ -64,6 +65,12 @@ def to_feed(event: CallEvent) -> AnyFeedEvent:
             return AgentReconnectedOut(attempt, reason)
         case CallEnded(reason, next_step):
             return EndedOut(reason.value, next_step.value)
+
+
+def encode_final_state(call: Call) -> str:
+    """The `ended` event of a call that has ended, built from its stored record."""
+    reason = call.end_reason.value if call.end_reason is not None else "unknown"
+    return _encoder.encode(EndedOut(reason, call.next_step.value)).decode()
 
 
 def encode_event(event: CallEvent) -> str:

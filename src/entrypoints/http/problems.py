@@ -56,6 +56,22 @@ class Unauthorized(Exception):
         self.detail = detail
 
 
+class Forbidden(Exception):
+    """The request may not be made from where it comes from, whatever it carries."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class UnknownQueryParameters(Exception):
+    """The request names query parameters its operation does not take (`names`, sorted)."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"Unknown query parameter(s): {', '.join(names)}.")
+        self.names = names
+
+
 _STATUS_BY_CODE: Mapping[str, int] = {
     "appointment_not_found": 404,
     "slot_taken": 409,
@@ -75,11 +91,15 @@ _TITLES: Mapping[str, str] = {
     "service_not_offered": "Service not offered",
     "slot_not_offered": "Slot not offered",
     "slot_in_past": "Slot in the past",
+    "short_notice": "Too short notice",
     "beyond_horizon": "Beyond booking horizon",
     "validation_failed": "Request validation failed",
     "unauthorized": "Unauthorized",
     "call_not_found": "Call not found",
     "rate_limited": "Too many requests",
+    "auth_throttled": "Too many invalid API keys",
+    "forbidden": "Forbidden",
+    "unknown_query_parameter": "Unknown query parameter",
     "storage_unavailable": "Storage unavailable",
     "internal_error": "Internal server error",
 }
@@ -141,11 +161,22 @@ def _call_not_found(_: Request[Any, Any, Any], exc: CallNotFound) -> Response[Pr
 
 
 def _rate_limited(_: Request[Any, Any, Any], exc: RateLimited) -> Response[Problem]:
-    return _respond(problem("rate_limited", 429, str(exc)), {"Retry-After": str(exc.retry_after_s)})
+    return _respond(problem(exc.code, 429, str(exc)), {"Retry-After": str(exc.retry_after_s)})
 
 
 def _unauthorized(_: Request[Any, Any, Any], exc: Unauthorized) -> Response[Problem]:
     return _respond(problem("unauthorized", 401, exc.detail), {"WWW-Authenticate": "Bearer"})
+
+
+def _forbidden(_: Request[Any, Any, Any], exc: Forbidden) -> Response[Problem]:
+    return _respond(problem("forbidden", 403, exc.detail))
+
+
+def _unknown_query(_: Request[Any, Any, Any], exc: UnknownQueryParameters) -> Response[Problem]:
+    errors = [
+        FieldError(name, "This operation takes no such query parameter.") for name in exc.names
+    ]
+    return _respond(problem("unknown_query_parameter", 400, str(exc), errors))
 
 
 def _storage_unavailable(_: Request[Any, Any, Any], exc: StorageUnavailable) -> Response[Problem]:
@@ -176,6 +207,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     SchedulingError: _scheduling_error,
     ValidationException: _validation_error,
     Unauthorized: _unauthorized,
+    Forbidden: _forbidden,
+    UnknownQueryParameters: _unknown_query,
     CallNotFound: _call_not_found,
     RateLimited: _rate_limited,
     StorageUnavailable: _storage_unavailable,
@@ -196,7 +229,8 @@ def _spec(description: str, code: str, status: int, detail: str) -> ResponseSpec
 
 BAD_REQUEST = {
     400: _spec(
-        "Malformed request: a body that is not JSON",
+        "Malformed request: a body that is not JSON, or a query parameter the operation does "
+        "not take (`unknown_query_parameter`, naming it in `errors`)",
         "malformed_request",
         400,
         "JSON is malformed: invalid character (byte 0)",
@@ -205,7 +239,8 @@ BAD_REQUEST = {
 UNAUTHORIZED = {
     **BAD_REQUEST,
     429: _spec(
-        "Over this API key's rate limit; retry after Retry-After seconds",
+        "Over this API key's rate limit (`rate_limited`), or too many invalid keys from this "
+        "address (`auth_throttled`); retry after Retry-After seconds",
         "rate_limited",
         429,
         "Too many requests; retry in 2 s.",

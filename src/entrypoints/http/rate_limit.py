@@ -14,8 +14,12 @@ from dataclasses import dataclass
 
 
 class RateLimited(Exception):
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"Too many requests; retry in {retry_after_s} s.")
+    """Refused for now; `code` is the problem code, `retry_after_s` the Retry-After."""
+
+    code = "rate_limited"
+
+    def __init__(self, retry_after_s: int, message: str | None = None) -> None:
+        super().__init__(message or f"Too many requests; retry in {retry_after_s} s.")
         self.retry_after_s = retry_after_s
 
 

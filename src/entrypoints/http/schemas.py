@@ -174,6 +174,8 @@ class PracticeOut(msgspec.Struct, frozen=True):
     """Keyed by lower-case weekday name; a closed day has an empty list."""
     closures: list[date]
     booking_horizon_days: int
+    min_notice_hours: float
+    """Slots starting sooner than this are neither listed nor bookable."""
     providers: list[ProviderOut]
     services: list[ServiceOut]
 
@@ -190,6 +192,7 @@ class PracticeOut(msgspec.Struct, frozen=True):
             },
             closures=sorted(practice.closures),
             booking_horizon_days=practice.booking_horizon.days,
+            min_notice_hours=practice.min_notice.total_seconds() / 3600,
             providers=[
                 ProviderOut(p.id, p.name, p.title, sorted(p.service_ids))
                 for p in practice.providers.values()

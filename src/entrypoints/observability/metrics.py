@@ -1,4 +1,5 @@
-"""Prometheus metrics for calls, tools and the voice agent, served at `/metrics`.
+"""Prometheus metrics for calls, tools, the voice agent and API authentication, served
+at `/metrics`.
 
 `CallMetrics` is a `CallObserver`: tool calls and barge-ins count as they happen;
 frame counts and the agent's latencies are added when a call ends, from its session's
@@ -84,6 +85,14 @@ class CallMetrics:
         self.agent_reconnects = Counter(
             "frontdesk_agent_reconnects_total",
             "Voice agent connections re-opened mid-call",
+            registry=r,
+        )
+        self.api_auth_failures = Counter(
+            "frontdesk_api_auth_failures_total", "Invalid API keys presented", registry=r
+        )
+        self.api_auth_throttled = Counter(
+            "frontdesk_api_auth_throttled_total",
+            "API requests refused because their address sent too many invalid keys",
             registry=r,
         )
 

@@ -66,6 +66,7 @@ _BOOK_EXAMPLE = Example(
 _RESCHEDULE_EXAMPLE = Example(summary="Move to another slot", value={"slot_id": SLOT_ID_EXAMPLE})
 _CLOSED = {"additional_properties": False}
 """The bodies forbid unknown fields (msgspec `forbid_unknown_fields`); Litestar does not say so."""
+_WINDOW = "ISO 8601 date-time or date; without an offset it is read in the practice's time zone."
 _DOMAIN_FIELDS = {"phone": "patient_phone", "slot_id": "slot_id", "patient_name": "patient_name"}
 """Domain field names as this API's booking body spells them."""
 
@@ -137,6 +138,10 @@ class AppointmentsController(Controller):
         operation_id=LIST_APPOINTMENTS,
         operation_class=with_links(200, LISTED_APPOINTMENT_LINKS),
         summary="List appointments, by start time",
+        description=(
+            "Filters combine with AND. An unknown provider or service is a 422; a query "
+            "parameter not listed here is a 400 `unknown_query_parameter`."
+        ),
         responses={**UNAUTHORIZED, **UNPROCESSABLE, **UNAVAILABLE},
     )
     async def list_appointments(
@@ -151,11 +156,23 @@ class AppointmentsController(Controller):
             ),
         ] = None,
         status: FromQuery[AppointmentStatus | None] = None,
+        provider: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=64, description="A provider id")
+        ] = None,
+        service: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=64, description="A service id")
+        ] = None,
         starts_from: Annotated[
-            str | None, QueryParameter(name="from", max_length=40, description="Start, inclusive")
+            str | None,
+            QueryParameter(name="from", max_length=40, description=f"Start, inclusive. {_WINDOW}"),
         ] = None,
         starts_before: Annotated[
-            str | None, QueryParameter(name="to", max_length=40, description="Start, exclusive")
+            str | None,
+            QueryParameter(
+                name="to",
+                max_length=40,
+                description=f"Start, exclusive; a date means its end. {_WINDOW}",
+            ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
@@ -165,6 +182,8 @@ class AppointmentsController(Controller):
             FindAppointments(
                 phone=phone,
                 status=status,
+                provider_id=provider,
+                service_id=service,
                 starts_from=parse_instant(starts_from, field="from", zone=zone, end=False),
                 starts_before=parse_instant(starts_before, field="to", zone=zone, end=True),
                 limit=limit,
