@@ -33,7 +33,7 @@ async def test_the_feed_of_a_call_that_does_not_exist_closes_with_4404(database_
                 await asyncio.wait_for(feed.recv(), RECV_TIMEOUT_S)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4404
-    assert closed.value.rcvd.reason == "No call with that sid."
+    assert closed.value.rcvd.reason == "No call with that id."
 
 
 async def test_the_feed_of_an_ended_call_sends_its_final_state_and_closes_normally(

@@ -197,4 +197,4 @@ async def test_the_events_feed_refuses_a_subscriber_without_a_valid_api_key(
             with pytest.raises(ConnectionClosed) as closed:
                 await feed.recv()
         assert closed.value.rcvd is not None
-        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4404, "no such call")
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4404, "No call with that id.")

@@ -252,7 +252,7 @@ NOT_FOUND = {
         "No such appointment", "appointment_not_found", 404, "I couldn't find that appointment."
     )
 }
-CALL_NOT_FOUND = {404: _spec("No such call", "call_not_found", 404, "No call with that sid.")}
+CALL_NOT_FOUND = {404: _spec("No such call", "call_not_found", 404, "No call with that id.")}
 CONFLICT = {
     409: _spec(
         "Slot taken, idempotency key reused, or appointment not changeable",
