@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from adapters.argon2 import Argon2PasswordHasher
 from adapters.deepgram import DeepgramVoiceAgent
 from adapters.practice_file import load_practice
 from adapters.sql import Database, SqlAlchemyUnitOfWork
@@ -18,6 +19,7 @@ from application.calls.agent_link import RecoveryLimits
 from application.calls.answer import AnswerCall
 from application.calls.records import GetCallHandler, ListCallsHandler
 from application.calls.session import SessionLimits
+from application.calls.touched_appointments import TouchedAppointmentsHandler
 from application.receptionist.profile import VoiceConfig
 from application.receptionist.tools import ReceptionistTools
 from application.scheduling import (
@@ -28,6 +30,11 @@ from application.scheduling import (
     GetAppointmentHandler,
     RescheduleAppointmentHandler,
 )
+from application.scheduling.day_schedule import DayScheduleHandler
+from application.staff.accounts import AddStaffHandler, ListStaffHandler, RemoveStaffHandler
+from application.staff.sessions import ResumeSessionHandler, SessionPolicy, SignOutHandler
+from application.staff.sign_in import SignInHandler
+from domain.staff import LoginThrottle
 from entrypoints.http.call_events import CallEventBroker
 from entrypoints.http.capacity import CallCapacity
 from entrypoints.observability.call_summary import CallSummaryLog
@@ -81,6 +88,31 @@ class Container(containers.DeclarativeContainer):
         RescheduleAppointmentHandler, practice=practice, uow=unit_of_work.provider, clock=clock
     )
 
+    day_schedule = providers.Factory(
+        DayScheduleHandler, practice=practice, uow=unit_of_work.provider, clock=clock
+    )
+
+    password_hasher = providers.Singleton(Argon2PasswordHasher)
+    login_throttle = providers.Singleton(LoginThrottle)
+    session_policy = providers.Singleton(SessionPolicy)
+    add_staff = providers.Factory(
+        AddStaffHandler, uow=unit_of_work.provider, hasher=password_hasher, clock=clock
+    )
+    list_staff = providers.Factory(ListStaffHandler, uow=unit_of_work.provider)
+    remove_staff = providers.Factory(RemoveStaffHandler, uow=unit_of_work.provider)
+    sign_in = providers.Factory(
+        SignInHandler,
+        uow=unit_of_work.provider,
+        hasher=password_hasher,
+        clock=clock,
+        throttle=login_throttle,
+    )
+    resume_session = providers.Factory(
+        ResumeSessionHandler, uow=unit_of_work.provider, clock=clock, policy=session_policy
+    )
+    sign_out = providers.Factory(SignOutHandler, uow=unit_of_work.provider)
+
+    touched_appointments = providers.Factory(TouchedAppointmentsHandler, uow=unit_of_work.provider)
     list_calls = providers.Factory(ListCallsHandler, uow=unit_of_work.provider)
     get_call = providers.Factory(GetCallHandler, uow=unit_of_work.provider)
     admit_call = providers.Factory(AdmitCallHandler, uow=unit_of_work.provider, clock=clock)

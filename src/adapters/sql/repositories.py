@@ -165,6 +165,22 @@ class SqlAlchemyAppointmentRepository:
             rows = (await self._session.execute(page)).all()
         return Page(items=[_appointment(row) for row in rows], total=total)
 
+    async def booked_during_calls(self, call_refs: Sequence[str]) -> dict[str, list[Appointment]]:
+        if not call_refs:
+            return {}
+        statement = (
+            select(appointments)
+            .where(appointments.c.call_sid.in_(list(call_refs)))
+            .order_by(appointments.c.starts_at, appointments.c.id)
+        )
+        await self._writes.flush()
+        async with translated_errors():
+            rows = (await self._session.execute(statement)).all()
+        found: dict[str, list[Appointment]] = {}
+        for row in rows:
+            found.setdefault(row.call_sid, []).append(_appointment(row))
+        return found
+
 
 class SqlAlchemyIdempotencyRecords:
     def __init__(self, session: AsyncSession, writes: PendingWrites) -> None:

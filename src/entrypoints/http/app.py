@@ -12,7 +12,10 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
 
+from entrypoints.console import TEMPLATES_DIR, console_routers
 from entrypoints.http.auth import bearer_guard
 from entrypoints.http.call_events import call_events_handler
 from entrypoints.http.health import healthz, readyz
@@ -37,7 +40,8 @@ BEARER = "bearerAuth"
 
 def create_app(container: Container) -> ASGIApp:
     """The HTTP app: REST API v1 under /api/v1 (bearer keys), open /healthz, /readyz, /schema;
-    the Twilio webhooks, and the media stream on bare ASGI in front of Litestar.
+    the Twilio webhooks; the staff console under /console (session cookies, CSRF); and
+    the media stream on bare ASGI in front of Litestar.
 
     Use cases come fresh from the container per request; `container.database()` is
     disposed on shutdown.
@@ -104,7 +108,15 @@ def create_app(container: Container) -> ASGIApp:
         return Response(container.metrics().render(), media_type=METRICS_CONTENT_TYPE)
 
     litestar = Litestar(
-        route_handlers=[healthz, readyz, metrics, api, twilio_router(container)],
+        route_handlers=[
+            healthz,
+            readyz,
+            metrics,
+            api,
+            twilio_router(container),
+            *console_routers(container),
+        ],
+        template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
         dependencies={
             "database": provide(container.database),
             "capacity": provide(container.call_capacity),
