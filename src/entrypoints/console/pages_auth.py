@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from application.staff.sign_in import SignIn, SignInRefused, SignInThrottled
@@ -32,7 +33,10 @@ def sign_in_handlers(container: Container, *, secure: bool) -> list[HTTPRouteHan
     """The sign-in form (public) and its POST."""
 
     @get("/login", sync_to_thread=False)
-    def login_form(request: Request[Any, Any, Any], next_path: str | None = None) -> Template:
+    def login_form(
+        request: Request[Any, Any, Any],
+        next_path: Annotated[str | None, QueryParameter(name="next", max_length=2000)] = None,
+    ) -> Template:
         return page(request, "login.html", next_path=safe_next(next_path), email="", error=None)
 
     @post("/login", status_code=303)

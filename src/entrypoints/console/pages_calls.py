@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar import Request, get
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
 
 from application.ports import CallQuery
@@ -32,7 +32,7 @@ def calls_handlers(container: Container) -> list[HTTPRouteHandler]:
     @get("/calls")
     async def calls(
         request: Request[Any, Any, Any],
-        page_number: Annotated[int, Parameter(query="page", ge=1, le=100_000)] = 1,
+        page_number: Annotated[int, QueryParameter(name="page", ge=1, le=100_000)] = 1,
     ) -> Template:
         number = page_number
         found = await container.list_calls()(
@@ -60,7 +60,7 @@ def calls_handlers(container: Container) -> list[HTTPRouteHandler]:
         )
 
     @get("/calls/{ref:str}")
-    async def call(request: Request[Any, Any, Any], ref: str) -> Template:
+    async def call(request: Request[Any, Any, Any], ref: FromPath[str]) -> Template:
         found = await container.get_call()(ref[:64])
         practice, now = container.practice(), container.clock().now()
         touched = await container.touched_appointments()({call_ref(found): found})
@@ -93,7 +93,8 @@ def calls_handlers(container: Container) -> list[HTTPRouteHandler]:
 
 async def _feed(container: Container) -> AsyncIterator[ServerSentEventMessage]:
     with container.call_events().watch_all() as queue:
-        yield ServerSentEventMessage(comment="watching")
+        # Subscribed before this first event: a page that saw it misses nothing after.
+        yield ServerSentEventMessage(data="{}", event="ready")
         while True:
             try:
                 ref, event = await asyncio.wait_for(queue.get(), KEEP_ALIVE_S)

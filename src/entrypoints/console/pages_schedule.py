@@ -9,6 +9,7 @@ from uuid import UUID
 
 from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from application.scheduling import CancelAppointment, FindOpenSlots, RescheduleAppointment
@@ -36,7 +37,9 @@ def schedule_handlers(container: Container) -> list[HTTPRouteHandler]:
         )
 
     @get("/schedule")
-    async def schedule(request: Request[Any, Any, Any], date: str | None = None) -> Template:
+    async def schedule(
+        request: Request[Any, Any, Any], date: FromQuery[str | None] = None
+    ) -> Template:
         handler = container.day_schedule()
         day = parse_day(date, default=handler.today())
         plan = await handler(day)
@@ -101,16 +104,18 @@ def schedule_handlers(container: Container) -> list[HTTPRouteHandler]:
     @get("/appointments/{appointment_id:uuid}")
     async def appointment(
         request: Request[Any, Any, Any],
-        appointment_id: UUID,
-        date: str | None = None,
-        done: str | None = None,
+        appointment_id: FromPath[UUID],
+        date: FromQuery[str | None] = None,
+        done: FromQuery[str | None] = None,
     ) -> Template:
         found = await container.get_appointment()(appointment_id)
         move_day = parse_day(date, default=container.day_schedule().today()) if date else None
         return await appointment_page(request, found, move_day, notice=_DONE.get(done or ""))
 
     @post("/appointments/{appointment_id:uuid}/cancel", status_code=303)
-    async def cancel(request: Request[Any, Any, Any], appointment_id: UUID) -> Response[Any]:
+    async def cancel(
+        request: Request[Any, Any, Any], appointment_id: FromPath[UUID]
+    ) -> Response[Any]:
         try:
             await container.cancel_appointment()(CancelAppointment(appointment_id=appointment_id))
         except SchedulingError as refused:
@@ -121,7 +126,9 @@ def schedule_handlers(container: Container) -> list[HTTPRouteHandler]:
         return Redirect(f"/console/appointments/{appointment_id}?done=cancelled", status_code=303)
 
     @post("/appointments/{appointment_id:uuid}/reschedule", status_code=303)
-    async def reschedule(request: Request[Any, Any, Any], appointment_id: UUID) -> Response[Any]:
+    async def reschedule(
+        request: Request[Any, Any, Any], appointment_id: FromPath[UUID]
+    ) -> Response[Any]:
         form = await request.form()
         slot_id = form.get("slot_id")
         try:

@@ -33,7 +33,7 @@
   }
 
   const feed = new EventSource(box.dataset.feed);
-  feed.addEventListener("open", function () {
+  feed.addEventListener("ready", function () {
     status.textContent = "Connected: transcripts appear as people speak.";
   });
   feed.addEventListener("error", function () {
