@@ -11,8 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
-
-from adapters.sql import Database
 from tests.support.api_server import API_KEY, api_container, serve
 from tests.support.console_browser import (
     STAFF_EMAIL,
@@ -23,6 +21,8 @@ from tests.support.console_browser import (
     sign_in,
     signed_in,
 )
+
+from adapters.sql import Database
 
 # 2030-12-02 is the fixed clock's Monday: the practice (New York) opens at 09:00 local.
 TEN_AM = "dr-lee@2030-12-02T15:00Z"
@@ -58,15 +58,15 @@ async def console(chrome: Browser, base_url: str, database: Database) -> AsyncIt
 
 
 @pytest.fixture
-def api(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(
+async def api(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
         base_url=base_url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10
     ) as client:
         yield client
 
 
-def book(api: httpx.Client, slot_id: str, name: str = "Ada Lovelace") -> dict[str, Any]:
-    response = api.post(
+async def book(api: httpx.AsyncClient, slot_id: str, name: str = "Ada Lovelace") -> dict[str, Any]:
+    response = await api.post(
         "/api/v1/appointments",
         json={
             "slot_id": slot_id,
@@ -80,10 +80,15 @@ def book(api: httpx.Client, slot_id: str, name: str = "Ada Lovelace") -> dict[st
     return body
 
 
-def open_cleaning_slots(api: httpx.Client) -> list[str]:
-    response = api.get(
+async def open_cleaning_slots(api: httpx.AsyncClient) -> list[str]:
+    response = await api.get(
         "/api/v1/slots",
-        params={"service": "cleaning", "provider": "dr-lee", "from": "2030-12-02", "to": "2030-12-02"},
+        params={
+            "service": "cleaning",
+            "provider": "dr-lee",
+            "from": "2030-12-02",
+            "to": "2030-12-02",
+        },
     )
     assert response.status_code == 200, response.text
     return [s["id"] for s in response.json()["items"]]
@@ -120,11 +125,11 @@ async def test_sign_in_works_from_the_keyboard_alone(console: Page, base_url: st
     await expect(console).to_have_url(f"{base_url}/console/schedule")
 
 
-async def test_a_booking_made_through_the_api_shows_on_the_schedule_and_cancelling_it_frees_the_slot(
-    console: Page, base_url: str, api: httpx.Client
+async def test_an_api_booking_shows_on_the_schedule_and_cancelling_it_frees_the_slot(
+    console: Page, base_url: str, api: httpx.AsyncClient
 ) -> None:
-    booked = book(api, TEN_AM)
-    assert TEN_AM not in open_cleaning_slots(api)
+    booked = await book(api, TEN_AM)
+    assert TEN_AM not in await open_cleaning_slots(api)
     await signed_in(console, base_url)
 
     lee = console.get_by_role("region", name="Dr. Lee")
@@ -142,42 +147,44 @@ async def test_a_booking_made_through_the_api_shows_on_the_schedule_and_cancelli
         "The appointment is cancelled; its time is free again."
     )
 
-    assert api.get(f"/api/v1/appointments/{booked['id']}").json()["status"] == "cancelled"
-    assert TEN_AM in open_cleaning_slots(api)
+    assert (await api.get(f"/api/v1/appointments/{booked['id']}")).json()["status"] == "cancelled"
+    assert TEN_AM in await open_cleaning_slots(api)
 
 
 async def test_moving_into_a_slot_taken_meanwhile_says_so_and_books_nothing_twice(
-    console: Page, base_url: str, api: httpx.Client
+    console: Page, base_url: str, api: httpx.AsyncClient
 ) -> None:
-    booked = book(api, TEN_AM)
+    booked = await book(api, TEN_AM)
     await signed_in(console, base_url)
     await console.goto(f"{base_url}/console/appointments/{booked['id']}")
     await console.get_by_label("14:00 · Dr. Lee").check()
-    book(api, TWO_PM, name="Grace Hopper")  # someone else is quicker
+    await book(api, TWO_PM, name="Grace Hopper")  # someone else is quicker
 
     await console.get_by_role("button", name="Move the appointment").click()
     await expect(console.get_by_role("alert")).to_have_text(
         "Sorry, that time has just been taken. Choose another time."
     )
-    at_two = api.get(
-        "/api/v1/appointments",
-        params={"status": "booked", "from": "2030-12-02T14:00", "to": "2030-12-02T14:01"},
+    at_two = (
+        await api.get(
+            "/api/v1/appointments",
+            params={"status": "booked", "from": "2030-12-02T14:00", "to": "2030-12-02T14:01"},
+        )
     ).json()["items"]
     assert [a["patient_name"] for a in at_two] == ["Grace Hopper"]
-    assert api.get(f"/api/v1/appointments/{booked['id']}").json()["slot_id"] == TEN_AM
+    assert (await api.get(f"/api/v1/appointments/{booked['id']}")).json()["slot_id"] == TEN_AM
 
     await console.get_by_label("13:00 · Dr. Lee").check()
     await console.get_by_role("button", name="Move the appointment").click()
     await expect(console.get_by_role("status")).to_have_text("The appointment has moved.")
-    assert api.get(f"/api/v1/appointments/{booked['id']}").json()["slot_id"] == (
+    assert (await api.get(f"/api/v1/appointments/{booked['id']}")).json()["slot_id"] == (
         "dr-lee@2030-12-02T18:00Z"
     )
 
 
 async def test_a_form_sent_without_its_csrf_token_is_refused(
-    console: Page, base_url: str, api: httpx.Client
+    console: Page, base_url: str, api: httpx.AsyncClient
 ) -> None:
-    booked = book(api, TEN_AM)
+    booked = await book(api, TEN_AM)
     await signed_in(console, base_url)
     await console.goto(f"{base_url}/console/appointments/{booked['id']}")
     await console.locator("input[name=_csrf_token]").evaluate_all(
@@ -186,7 +193,7 @@ async def test_a_form_sent_without_its_csrf_token_is_refused(
     await console.get_by_role("button", name="Cancel this appointment").click()
 
     await expect(console.get_by_role("heading", level=1)).to_have_text("The form expired")
-    assert api.get(f"/api/v1/appointments/{booked['id']}").json()["status"] == "booked"
+    assert (await api.get(f"/api/v1/appointments/{booked['id']}")).json()["status"] == "booked"
 
 
 async def test_five_failed_sign_ins_lock_the_account_even_for_the_right_password(
@@ -221,13 +228,13 @@ async def test_a_staff_session_opens_no_api_route_and_an_api_key_opens_no_consol
     cookies = {c["name"]: c["value"] for c in await console.context.cookies()}
     assert "frontdesk_session" in cookies
 
-    with httpx.Client(base_url=base_url, cookies=cookies, timeout=10) as staff:
-        assert staff.get("/console/schedule").status_code == 200
-        assert staff.get("/api/v1/practice").status_code == 401
-    with httpx.Client(
+    async with httpx.AsyncClient(base_url=base_url, cookies=cookies, timeout=10) as staff:
+        assert (await staff.get("/console/schedule")).status_code == 200
+        assert (await staff.get("/api/v1/practice")).status_code == 401
+    async with httpx.AsyncClient(
         base_url=base_url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10
     ) as integrator:
-        refused = integrator.get("/console/schedule")
+        refused = await integrator.get("/console/schedule")
         assert refused.status_code == 303
         assert refused.headers["location"].startswith("/console/login")
 
@@ -238,8 +245,8 @@ async def test_signing_out_ends_the_session_for_good(console: Page, base_url: st
     await console.get_by_role("button", name="Sign out").click()
     await expect(console.get_by_role("status")).to_have_text("You are signed out.")
 
-    with httpx.Client(base_url=base_url, cookies=cookies, timeout=10) as stolen:
-        assert stolen.get("/console/schedule").status_code == 303
+    async with httpx.AsyncClient(base_url=base_url, cookies=cookies, timeout=10) as stolen:
+        assert (await stolen.get("/console/schedule")).status_code == 303
 
 
 async def test_the_practice_page_shows_hours_providers_and_what_is_not_configured(
@@ -248,9 +255,13 @@ async def test_the_practice_page_shows_hours_providers_and_what_is_not_configure
     await signed_in(console, base_url)
     await console.get_by_role("link", name="Practice").click()
     await expect(console.get_by_role("heading", level=1)).to_have_text("Test Dental")
-    await expect(console.get_by_role("row", name="Monday")).to_contain_text("09:00-12:00, 13:00-17:00")
+    await expect(console.get_by_role("row", name="Monday")).to_contain_text(
+        "09:00-12:00, 13:00-17:00"
+    )
     await expect(console.get_by_role("heading", name="Dr. Patel")).to_be_visible()
-    await expect(console.locator(".facts")).to_contain_text("not configured — set TWILIO_AUTH_TOKEN")
+    await expect(console.locator(".facts")).to_contain_text(
+        "not configured — set TWILIO_AUTH_TOKEN"
+    )
     await screenshot(console, "practice")
 
 
