@@ -1,6 +1,5 @@
 """The front-desk console: server-rendered pages where staff see and correct what the
-receptionist did. Sessions are cookies; every form carries a CSRF token."""
+receptionist did. Sessions are cookies; every form carries a CSRF token.
 
-from entrypoints.console.routes import TEMPLATES_DIR, console_routers
-
-__all__ = ["TEMPLATES_DIR", "console_routers"]
+`entrypoints.console.routes.console_routers` mounts it (imported by `create_app` when it
+builds the app: the pages import the HTTP package's live-events broker)."""

@@ -18,7 +18,8 @@ from domain.calls import CallStatus
 from entrypoints.console.call_fields import call_ref
 from entrypoints.console.rendering import page
 from entrypoints.console.views import AppointmentView, CallView, timeline
-from entrypoints.http.call_events import encode_event
+from entrypoints.http.call_events import CallEventBroker, encode_event
+from entrypoints.http.capacity import CallCapacity
 
 if TYPE_CHECKING:
     from entrypoints.container import Container
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 CALLS_PER_PAGE = 50
 KEEP_ALIVE_S = 15.0
 """A comment line this often keeps proxies from closing an idle live feed."""
+FEED_LIFETIME_S = 600.0
+RECONNECT_MS = 1000
 
 
 def calls_handlers(container: Container) -> list[HTTPRouteHandler]:
@@ -86,18 +89,34 @@ def calls_handlers(container: Container) -> list[HTTPRouteHandler]:
 
         Calls on other instances are not seen: the broker is per process.
         """
-        return ServerSentEvent(_feed(container))
+        return ServerSentEvent(live_feed(container.call_events(), container.call_capacity()))
 
     return [calls, call, live, live_events]
 
 
-async def _feed(container: Container) -> AsyncIterator[ServerSentEventMessage]:
-    with container.call_events().watch_all() as queue:
+async def live_feed(
+    broker: CallEventBroker,
+    capacity: CallCapacity,
+    *,
+    keep_alive_s: float = KEEP_ALIVE_S,
+    lifetime_s: float = FEED_LIFETIME_S,
+) -> AsyncIterator[ServerSentEventMessage]:
+    """`ready`, then every call's events as `call` messages, until the client leaves.
+
+    The stream also ends once the instance drains (SIGTERM) or after `lifetime_s`: an
+    open stream would otherwise hold up the server's shutdown, which waits for responses
+    to finish. The browser's EventSource reconnects by itself (`retry`).
+    """
+    deadline = asyncio.get_running_loop().time() + lifetime_s
+    with broker.watch_all() as queue:
         # Subscribed before this first event: a page that saw it misses nothing after.
-        yield ServerSentEventMessage(data="{}", event="ready")
-        while True:
+        yield ServerSentEventMessage(data="{}", event="ready", retry=RECONNECT_MS)
+        while not capacity.draining:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return
             try:
-                ref, event = await asyncio.wait_for(queue.get(), KEEP_ALIVE_S)
+                ref, event = await asyncio.wait_for(queue.get(), min(keep_alive_s, remaining))
             except TimeoutError:
                 yield ServerSentEventMessage(comment="keep-alive")
                 continue

@@ -15,7 +15,6 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from entrypoints.console import TEMPLATES_DIR, console_routers
 from entrypoints.http.auth import bearer_guard
 from entrypoints.http.call_events import call_events_handler
 from entrypoints.http.health import healthz, readyz
@@ -46,6 +45,9 @@ def create_app(container: Container) -> ASGIApp:
     Use cases come fresh from the container per request; `container.database()` is
     disposed on shutdown.
     """
+
+    # Here, not at the top: the console pages import this package's events broker.
+    from entrypoints.console.routes import TEMPLATES_DIR, console_routers
 
     def provide(provider: Callable[[], Any]) -> Provide:
         """A fresh object from a container provider, per request (providers decide scope)."""
