@@ -1,5 +1,6 @@
-"""The `frontdesk` command: serve the API and phone webhooks, migrate the database, and
-call the server as Twilio would (`dev-client`)."""
+"""The `frontdesk` command: serve the API, phone webhooks and console, migrate the
+database, manage console accounts (`staff`), and call the server as Twilio would
+(`dev-client`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from entrypoints.container import Container
 from entrypoints.dev_client.command import add_dev_client_parser, run_dev_client
 from entrypoints.observability.logging import configure_logging
 from entrypoints.setup import add_setup_parser, run_setup
+from entrypoints.staff_command import add_staff_parser, run_staff
 
 log = logging.getLogger("frontdesk")
 
@@ -102,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="upgrade the database to the latest migration")
     commands.add_parser("check-practice", help="validate PRACTICE_FILE and summarise it")
     add_setup_parser(commands)
+    add_staff_parser(commands)
     add_dev_client_parser(commands)
     args = parser.parse_args(argv)
 
@@ -117,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _migrate(container)
         if args.command == "setup":
             return run_setup(args)
+        if args.command == "staff":
+            return run_staff(container, args)
         if args.command == "dev-client":
             return run_dev_client(args, settings)
         return _check_practice(container)

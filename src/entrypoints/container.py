@@ -6,6 +6,7 @@ from typing import Final
 
 from dependency_injector import containers, providers
 
+from adapters.argon2 import Argon2PasswordHasher
 from adapters.deepgram import DeepgramOptions, DeepgramVoiceAgent
 from adapters.practice_file import PracticeFileError, load_practice
 from adapters.sql import Database, SqlAlchemyUnitOfWork
@@ -25,6 +26,7 @@ from application.calls.records import (
     ListCallsHandler,
 )
 from application.calls.session import SessionLimits
+from application.calls.touched_appointments import TouchedAppointmentsHandler
 from application.ports import VoiceAgent
 from application.receptionist.tools import ReceptionistTools
 from application.scheduling import (
@@ -35,7 +37,12 @@ from application.scheduling import (
     GetAppointmentHandler,
     RescheduleAppointmentHandler,
 )
+from application.scheduling.day_schedule import DayScheduleHandler
+from application.staff.accounts import AddStaffHandler, ListStaffHandler, RemoveStaffHandler
+from application.staff.sessions import ResumeSessionHandler, SessionPolicy, SignOutHandler
+from application.staff.sign_in import SignInHandler
 from domain.scheduling import Practice
+from domain.staff import LoginThrottle
 from entrypoints.http.call_event_broker import CallEventBroker
 from entrypoints.http.capacity import CallCapacity
 from entrypoints.observability.call_summary import CallSummaryLog
@@ -120,6 +127,31 @@ class Container(containers.DeclarativeContainer):
         RescheduleAppointmentHandler, practice=practice, uow=unit_of_work.provider, clock=clock
     )
 
+    day_schedule = providers.Factory(
+        DayScheduleHandler, practice=practice, uow=unit_of_work.provider, clock=clock
+    )
+
+    password_hasher = providers.Singleton(Argon2PasswordHasher)
+    login_throttle = providers.Singleton(LoginThrottle)
+    session_policy = providers.Singleton(SessionPolicy)
+    add_staff = providers.Factory(
+        AddStaffHandler, uow=unit_of_work.provider, hasher=password_hasher, clock=clock
+    )
+    list_staff = providers.Factory(ListStaffHandler, uow=unit_of_work.provider)
+    remove_staff = providers.Factory(RemoveStaffHandler, uow=unit_of_work.provider)
+    sign_in = providers.Factory(
+        SignInHandler,
+        uow=unit_of_work.provider,
+        hasher=password_hasher,
+        clock=clock,
+        throttle=login_throttle,
+    )
+    resume_session = providers.Factory(
+        ResumeSessionHandler, uow=unit_of_work.provider, clock=clock, policy=session_policy
+    )
+    sign_out = providers.Factory(SignOutHandler, uow=unit_of_work.provider)
+
+    touched_appointments = providers.Factory(TouchedAppointmentsHandler, uow=unit_of_work.provider)
     list_calls = providers.Factory(ListCallsHandler, uow=unit_of_work.provider)
     get_call = providers.Factory(GetCallHandler, uow=unit_of_work.provider)
     admit_call = providers.Factory(AdmitCallHandler, uow=unit_of_work.provider, clock=clock)

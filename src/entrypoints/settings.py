@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         description="Base URL Twilio reaches this server at (https://...). Signatures are "
         "checked against it, never against the Host header. Default: http://HOST:PORT.",
     )
+    console_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the console's CSRF tokens. Unset: a random secret per process "
+        "(set one when several instances serve the console).",
+    )
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_auth_token_secondary: SecretStr | None = None
@@ -146,6 +151,8 @@ class Settings(BaseSettings):
             values.append(self.frontdesk_metrics_token.get_secret_value())
         if self.deepgram_api_key is not None:
             values.append(self.deepgram_api_key.get_secret_value())
+        if self.console_secret is not None:
+            values.append(self.console_secret.get_secret_value())
         if self.database_url is not None:
             password = urlsplit(self.database_url.get_secret_value()).password
             if password:

@@ -169,6 +169,23 @@ class SqlAlchemyAppointmentRepository:
             rows = (await self._session.execute(page)).all()
         return Page(items=[_appointment(row) for row in rows], total=total)
 
+    async def booked_during_calls(self, call_refs: Sequence[str]) -> dict[str, list[Appointment]]:
+        ids = [UUID(ref) for ref in call_refs if _is_uuid(ref)]
+        if not ids:
+            return {}
+        statement = (
+            select(appointments)
+            .where(appointments.c.call_id.in_(ids))
+            .order_by(appointments.c.starts_at, appointments.c.id)
+        )
+        await self._writes.flush()
+        async with translated_errors():
+            rows = (await self._session.execute(statement)).all()
+        found: dict[str, list[Appointment]] = {}
+        for row in rows:
+            found.setdefault(str(row.call_id), []).append(_appointment(row))
+        return found
+
 
 class SqlAlchemyIdempotencyRecords:
     def __init__(self, session: AsyncSession, writes: PendingWrites) -> None:
@@ -202,3 +219,11 @@ class SqlAlchemyIdempotencyRecords:
             ),
             idempotency_key=True,
         )
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True

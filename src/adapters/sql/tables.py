@@ -161,3 +161,39 @@ call_tool_invocations = Table(
     Column("duration_ms", Float(), nullable=False),
     PrimaryKeyConstraint("call_id", "seq"),
 )
+
+staff_accounts = Table(
+    "staff_accounts",
+    metadata,
+    Column("email", String(254), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint("role IN ('admin', 'staff')", name="role"),
+)
+
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("token_digest", String(64), primary_key=True),
+    # Sessions are deleted with their account by the repository (SQLite does not
+    # enforce foreign keys unless asked), and by the cascade on Postgres.
+    Column(
+        "email",
+        String(254),
+        ForeignKey("staff_accounts.email", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Index("ix_staff_sessions_email", "email"),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("subject", String(64), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Index("ix_login_failures_subject_at", "subject", "at"),
+)

@@ -15,6 +15,11 @@ from adapters.sql.repositories import (
     SqlAlchemyAppointmentRepository,
     SqlAlchemyIdempotencyRecords,
 )
+from adapters.sql.staff_repository import (
+    SqlAlchemyLoginFailures,
+    SqlAlchemyStaffAccounts,
+    SqlAlchemyStaffSessions,
+)
 
 
 class SqlAlchemyUnitOfWork:
@@ -28,6 +33,9 @@ class SqlAlchemyUnitOfWork:
     appointments: SqlAlchemyAppointmentRepository
     idempotency: SqlAlchemyIdempotencyRecords
     calls: SqlAlchemyCallRepository
+    staff: SqlAlchemyStaffAccounts
+    staff_sessions: SqlAlchemyStaffSessions
+    login_failures: SqlAlchemyLoginFailures
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -43,6 +51,9 @@ class SqlAlchemyUnitOfWork:
         self.appointments = SqlAlchemyAppointmentRepository(self._session, self._writes)
         self.idempotency = SqlAlchemyIdempotencyRecords(self._session, self._writes)
         self.calls = SqlAlchemyCallRepository(self._session, self._writes)
+        self.staff = SqlAlchemyStaffAccounts(self._session, self._writes)
+        self.staff_sessions = SqlAlchemyStaffSessions(self._session, self._writes)
+        self.login_failures = SqlAlchemyLoginFailures(self._session, self._writes)
         return self
 
     async def __aexit__(

@@ -1,6 +1,7 @@
 """Ports: what the application needs from the outside world, in its own words."""
 
 from application.ports.clock import Clock
+from application.ports.passwords import PasswordHasher
 from application.ports.unit_of_work import (
     AppointmentQuery,
     AppointmentRepository,
@@ -8,7 +9,10 @@ from application.ports.unit_of_work import (
     CallRepository,
     IdempotencyRecord,
     IdempotencyRecords,
+    LoginFailures,
     Page,
+    StaffAccounts,
+    StaffSessions,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -68,7 +72,11 @@ __all__ = [
     "HistoryItem",
     "IdempotencyRecord",
     "IdempotencyRecords",
+    "LoginFailures",
     "Page",
+    "PasswordHasher",
+    "StaffAccounts",
+    "StaffSessions",
     "ToolCallHistory",
     "ToolCallRequested",
     "ToolSpec",

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from domain.calls import Call, CallStatus
 from domain.scheduling import Appointment, AppointmentStatus, Busy, PhoneNumber
+from domain.staff import StaffAccount, StaffSession
 
 T = TypeVar("T")
 
@@ -71,6 +72,10 @@ class AppointmentRepository(Protocol):
 
     async def find(self, query: AppointmentQuery) -> Page[Appointment]: ...
 
+    async def booked_during_calls(self, call_refs: Sequence[str]) -> dict[str, list[Appointment]]:
+        """Appointments made during these calls, keyed by the call's reference, by start."""
+        ...
+
 
 class IdempotencyRecords(Protocol):
     async def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
@@ -116,6 +121,48 @@ class CallRepository(Protocol):
         ...
 
 
+class StaffAccounts(Protocol):
+    async def add(self, account: StaffAccount) -> None:
+        """`StaffAccountExists` (at commit at the latest) when the email is taken."""
+        ...
+
+    async def get(self, email: str) -> StaffAccount | None: ...
+
+    async def all(self) -> list[StaffAccount]:
+        """Every account, by email."""
+        ...
+
+    async def remove(self, email: str) -> bool:
+        """Delete the account and its sessions; False when there was none."""
+        ...
+
+
+class StaffSessions(Protocol):
+    async def add(self, session: StaffSession) -> None: ...
+
+    async def get(self, token_digest: str) -> StaffSession | None: ...
+
+    async def touch(self, session: StaffSession) -> None:
+        """Store the session's `last_seen_at`."""
+        ...
+
+    async def remove(self, token_digest: str) -> None: ...
+
+
+class LoginFailures(Protocol):
+    """Failed sign-ins by subject (a digest naming an account or a client address)."""
+
+    async def add(self, subject: str, at: datetime) -> None: ...
+
+    async def since(self, subjects: Sequence[str], since: datetime) -> dict[str, list[datetime]]:
+        """Each subject's failures at or after `since` (subjects without any are absent)."""
+        ...
+
+    async def forget(self, subject: str, *, before: datetime | None = None) -> None:
+        """Drop the subject's failures (all of them, or those before `before`)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Rolls back on exit unless `commit` was called.
 
@@ -128,6 +175,9 @@ class UnitOfWork(Protocol):
     appointments: AppointmentRepository
     idempotency: IdempotencyRecords
     calls: CallRepository
+    staff: StaffAccounts
+    staff_sessions: StaffSessions
+    login_failures: LoginFailures
 
     async def __aenter__(self) -> Self: ...
 

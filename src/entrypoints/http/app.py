@@ -12,6 +12,8 @@ from litestar import Litestar, Response, Router, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
 
 from entrypoints.http.api_docs import LocalScalarRenderPlugin, docs_assets_router
 from entrypoints.http.auth import bearer_guard
@@ -53,12 +55,16 @@ def create_app(
     container: Container, *, auth_clock: Callable[[], float] = time.monotonic
 ) -> ASGIApp:
     """The HTTP app: REST API v1 under /api/v1 (bearer keys), open /healthz, /readyz, /schema;
-    the Twilio webhooks, and the media stream on bare ASGI in front of Litestar.
+    the Twilio webhooks; the staff console under /console (session cookies, CSRF); and
+    the media stream on bare ASGI in front of Litestar.
 
     Use cases come fresh from the container per request; `container.database()` is
     disposed on shutdown. `auth_clock` (monotonic seconds) times the failed-key throttle.
     """
     settings = container.settings()
+
+    # Here, not at the top: the console pages import this package's events broker.
+    from entrypoints.console.routes import TEMPLATES_DIR, console_routers
 
     def provide(provider: Callable[[], Any]) -> Provide:
         """A fresh object from a container provider, per request (providers decide scope)."""
@@ -142,7 +148,16 @@ def create_app(
         return Response(container.metrics().render(), media_type=METRICS_CONTENT_TYPE)
 
     litestar = Litestar(
-        route_handlers=[healthz, readyz, metrics, api, *carriers, docs_assets_router()],
+        route_handlers=[
+            healthz,
+            readyz,
+            metrics,
+            api,
+            *carriers,
+            docs_assets_router(),
+            *console_routers(container),
+        ],
+        template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
         dependencies={
             "database": provide(container.database),
             "capacity": provide(container.call_capacity),

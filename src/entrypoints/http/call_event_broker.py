@@ -33,6 +33,7 @@ class CallEventBroker:
         self._queue_events, self._recent_ends = queue_events, recent_ends
         self._subscribers: dict[str, set[asyncio.Queue[CallEvent]]] = {}
         self._ended: OrderedDict[str, CallEnded] = OrderedDict()
+        self._watchers: set[asyncio.Queue[tuple[str, CallEvent]]] = set()
         self.dropped = 0
         """Events lost to full subscriber queues, over the process's life."""
 
@@ -46,6 +47,22 @@ class CallEventBroker:
                 queue.get_nowait()
                 self.dropped += 1
             queue.put_nowait(event)
+        for watcher in self._watchers:
+            if watcher.full():
+                watcher.get_nowait()
+                self.dropped += 1
+            watcher.put_nowait((call_id, event))
+
+    @contextlib.contextmanager
+    def watch_all(self) -> Iterator[asyncio.Queue[tuple[str, CallEvent]]]:
+        """Every call's events, each with its call's id, until the block exits (the
+        console's live page)."""
+        queue: asyncio.Queue[tuple[str, CallEvent]] = asyncio.Queue(self._queue_events)
+        self._watchers.add(queue)
+        try:
+            yield queue
+        finally:
+            self._watchers.discard(queue)
 
     @contextlib.contextmanager
     def subscribe(self, call_id: str) -> Iterator[asyncio.Queue[CallEvent]]:

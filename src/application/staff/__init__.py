@@ -1,0 +1,1 @@
+"""Staff use cases: accounts (for the CLI), signing in and out, resuming a session."""
