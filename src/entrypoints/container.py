@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import random
+from datetime import timedelta
+
 from dependency_injector import containers, providers
 
 from adapters.deepgram import DeepgramVoiceAgent
+from adapters.httpx_webhooks import HttpxWebhookSender
 from adapters.practice_file import load_practice
 from adapters.sql import Database, SqlAlchemyUnitOfWork
+from adapters.sql.delivery_queue import SqlAlchemyDeliveryQueue
+from adapters.sql.webhook_subscriptions import SqlAlchemyWebhookSubscriptions
 from adapters.system_clock import SystemClock
 from application.calls.admission import (
     AdmitCallHandler,
@@ -28,6 +34,19 @@ from application.scheduling import (
     GetAppointmentHandler,
     RescheduleAppointmentHandler,
 )
+from application.webhooks import (
+    DeleteSubscriptionHandler,
+    DeliveryWakeUp,
+    DispatchPolicy,
+    GetSubscriptionHandler,
+    ListDeliveriesHandler,
+    ListSubscriptionsHandler,
+    RedeliverHandler,
+    RotateSecretHandler,
+    SubscribeHandler,
+    WebhookDispatcher,
+)
+from domain.webhooks import RetrySchedule
 from entrypoints.http.call_events import CallEventBroker
 from entrypoints.http.capacity import CallCapacity
 from entrypoints.observability.call_summary import CallSummaryLog
@@ -40,6 +59,24 @@ def _deepgram(settings: Settings) -> DeepgramVoiceAgent:
     key = settings.deepgram_api_key.get_secret_value() if settings.deepgram_api_key else ""
     return DeepgramVoiceAgent(
         settings.deepgram_agent_url, key, connect_timeout_s=settings.deepgram_connect_timeout_s
+    )
+
+
+def _dispatch_policy(settings: Settings) -> DispatchPolicy:
+    jitter = random.Random()  # noqa: S311 - spreading retries, not a secret
+    return DispatchPolicy(
+        schedule=RetrySchedule.with_first_retry(
+            timedelta(seconds=settings.webhook_first_retry_s), lambda: jitter.uniform(-1, 1)
+        ),
+        poll_interval_s=settings.webhook_poll_interval_s,
+        lease=timedelta(seconds=settings.webhook_timeout_s + 30),
+    )
+
+
+def _webhook_sender(settings: Settings) -> HttpxWebhookSender:
+    return HttpxWebhookSender(
+        timeout_s=settings.webhook_timeout_s,
+        allow_private=settings.frontdesk_webhook_allow_private_urls,
     )
 
 
@@ -62,7 +99,11 @@ class Container(containers.DeclarativeContainer):
         url=settings.provided.resolved_database_url.call(),
         pool_size=settings.provided.database_pool_size,
     )
-    unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, database=database)
+    delivery_wake = providers.Singleton(DeliveryWakeUp)
+    """Poked by a unit of work that committed outbox events; wakes the dispatcher."""
+    unit_of_work = providers.Factory(
+        SqlAlchemyUnitOfWork, database=database, on_outbox_commit=delivery_wake.provided.poke
+    )
 
     find_open_slots = providers.Factory(
         FindOpenSlotsHandler, practice=practice, uow=unit_of_work.provider, clock=clock
@@ -142,4 +183,42 @@ class Container(containers.DeclarativeContainer):
         open_stream=open_stream,
         limits=session_limits,
         observer=call_observer,
+    )
+
+    webhook_subscriptions = providers.Singleton(SqlAlchemyWebhookSubscriptions, database=database)
+    delivery_queue = providers.Singleton(SqlAlchemyDeliveryQueue, database=database)
+    webhook_sender = providers.Singleton(_webhook_sender, settings=settings)
+    """Closed by the app at shutdown (`aclose`)."""
+    webhook_dispatcher = providers.Singleton(
+        WebhookDispatcher,
+        queue=delivery_queue,
+        sender=webhook_sender,
+        clock=clock,
+        wake=delivery_wake,
+        observer=metrics,
+        policy=providers.Singleton(_dispatch_policy, settings=settings),
+    )
+    subscribe_webhook = providers.Factory(
+        SubscribeHandler,
+        subscriptions=webhook_subscriptions,
+        clock=clock,
+        allow_private=settings.provided.frontdesk_webhook_allow_private_urls,
+    )
+    list_webhooks = providers.Factory(ListSubscriptionsHandler, subscriptions=webhook_subscriptions)
+    get_webhook = providers.Factory(GetSubscriptionHandler, subscriptions=webhook_subscriptions)
+    delete_webhook = providers.Factory(
+        DeleteSubscriptionHandler, subscriptions=webhook_subscriptions
+    )
+    rotate_webhook_secret = providers.Factory(
+        RotateSecretHandler, subscriptions=webhook_subscriptions, clock=clock
+    )
+    list_webhook_deliveries = providers.Factory(
+        ListDeliveriesHandler, subscriptions=webhook_subscriptions, queue=delivery_queue
+    )
+    redeliver_webhook = providers.Factory(
+        RedeliverHandler,
+        subscriptions=webhook_subscriptions,
+        queue=delivery_queue,
+        clock=clock,
+        wake=delivery_wake,
     )

@@ -92,6 +92,25 @@ class Settings(BaseSettings):
         default=False,
         description="Accept unsigned Twilio requests from loopback when no auth token is set.",
     )
+    frontdesk_webhook_allow_private_urls: bool = Field(
+        default=False,
+        description="Allow webhook URLs that are http, or private, loopback or link-local "
+        "(development and tests only: it opens the door to SSRF).",
+    )
+    webhook_first_retry_s: float = Field(
+        default=5.0, gt=0, description="Wait before the first retry of a failed delivery."
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=30, description="Longest a webhook receiver may take to answer."
+    )
+    webhook_poll_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the dispatcher looks for events other processes committed.",
+    )
+    webhook_dispatcher: bool = Field(
+        default=True, description="Run the webhook dispatcher in this process."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

@@ -23,11 +23,13 @@ from application.ports import (
     CallRepository,
     IdempotencyRecord,
     IdempotencyRecords,
+    Outbox,
     Page,
     UnitOfWorkFactory,
 )
 from domain.calls import Call
 from domain.scheduling import Appointment, AppointmentStatus, Busy, SlotTaken
+from domain.webhooks import OutboxEvent
 
 
 @dataclass
@@ -35,6 +37,7 @@ class InMemoryStore:
     appointments: dict[UUID, Appointment] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
     calls: dict[str, Call] = field(default_factory=dict)
+    events: list[OutboxEvent] = field(default_factory=list)
 
 
 class FakeAppointmentRepository:
@@ -129,6 +132,14 @@ class FakeCallRepository:
         return Page(items=window, total=len(matches))
 
 
+class FakeOutbox:
+    def __init__(self) -> None:
+        self.staged: list[OutboxEvent] = []
+
+    async def add(self, event: OutboxEvent) -> None:
+        self.staged.append(event)
+
+
 class FakeUnitOfWork:
     """`application.ports.UnitOfWork` in memory; drops staged writes unless committed."""
 
@@ -140,6 +151,8 @@ class FakeUnitOfWork:
         self.appointments: AppointmentRepository = self._appointments
         self.idempotency: IdempotencyRecords = self._idempotency
         self.calls: CallRepository = self._calls
+        self._outbox = FakeOutbox()
+        self.outbox: Outbox = self._outbox
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -157,6 +170,7 @@ class FakeUnitOfWork:
         self._appointments.staged.clear()
         self._idempotency.staged.clear()
         self._calls.staged.clear()
+        self._outbox.staged.clear()
 
     async def commit(self) -> None:
         merged = {**self._store.appointments, **self._appointments.staged}
@@ -176,6 +190,7 @@ class FakeUnitOfWork:
         self._store.appointments.update(self._appointments.staged)
         self._store.idempotency.update(self._idempotency.staged)
         self._store.calls.update(self._calls.staged)
+        self._store.events.extend(self._outbox.staged)
         self._discard()
         self.committed = True
 

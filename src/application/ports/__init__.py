@@ -8,6 +8,7 @@ from application.ports.unit_of_work import (
     CallRepository,
     IdempotencyRecord,
     IdempotencyRecords,
+    Outbox,
     Page,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -36,6 +37,16 @@ from application.ports.voice import (
     UserStartedSpeaking,
     VoiceAgent,
 )
+from application.ports.webhooks import (
+    AttemptRecord,
+    DeliveryObserver,
+    DeliveryQueue,
+    DueDelivery,
+    SendResult,
+    WebhookRequest,
+    WebhookSender,
+    WebhookSubscriptions,
+)
 
 __all__ = [
     "AgentAudio",
@@ -49,6 +60,7 @@ __all__ = [
     "AgentUnavailable",
     "AppointmentQuery",
     "AppointmentRepository",
+    "AttemptRecord",
     "CallLeg",
     "CallQuery",
     "CallRepository",
@@ -57,11 +69,16 @@ __all__ = [
     "CallerEvent",
     "CallerHungUp",
     "Clock",
+    "DeliveryObserver",
+    "DeliveryQueue",
+    "DueDelivery",
     "HistoryItem",
     "IdempotencyRecord",
     "IdempotencyRecords",
+    "Outbox",
     "Page",
     "PlaybackMarked",
+    "SendResult",
     "ToolCallHistory",
     "ToolCallRequested",
     "ToolSpec",
@@ -70,4 +87,7 @@ __all__ = [
     "UnitOfWorkFactory",
     "UserStartedSpeaking",
     "VoiceAgent",
+    "WebhookRequest",
+    "WebhookSender",
+    "WebhookSubscriptions",
 ]

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from domain.calls import Call, CallStatus
 from domain.scheduling import Appointment, AppointmentStatus, Busy, PhoneNumber
+from domain.webhooks import OutboxEvent
 
 T = TypeVar("T")
 
@@ -104,6 +105,13 @@ class CallRepository(Protocol):
         ...
 
 
+class Outbox(Protocol):
+    """Events written in the unit of work whose change they report: committed with it,
+    or not at all (`uow.outbox.add(OutboxEvent(...))`)."""
+
+    async def add(self, event: OutboxEvent) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Rolls back on exit unless `commit` was called.
 
@@ -116,6 +124,7 @@ class UnitOfWork(Protocol):
     appointments: AppointmentRepository
     idempotency: IdempotencyRecords
     calls: CallRepository
+    outbox: Outbox
 
     async def __aenter__(self) -> Self: ...
 

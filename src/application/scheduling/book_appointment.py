@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from application.errors import DuplicateIdempotencyKey
 from application.ports import Clock, IdempotencyRecord, UnitOfWorkFactory
+from application.webhooks.payloads import appointment_event
 from domain.scheduling import (
     Appointment,
     AppointmentNotFound,
@@ -17,6 +18,7 @@ from domain.scheduling import (
     Practice,
     offered_slot,
 )
+from domain.webhooks import EventSource, EventType
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +38,8 @@ class BookAppointment:
     channel: Channel
     call_sid: str | None = None
     idempotency: Idempotency | None = None
+    source: EventSource | None = None
+    """Who booked, for `appointment.booked`; by default the channel (phone or api)."""
 
     def fingerprint(self) -> str:
         body = "\x1f".join((self.slot_id, self.service_id, self.patient_name, self.patient_phone))
@@ -57,6 +61,8 @@ class BookAppointmentHandler:
     service, in the future and within the horizon; the database refuses an overlap
     (`SlotTaken`). With an idempotency key, a repeat of the same request returns the
     first booking and a different request with the same key is an `IdempotencyConflict`.
+    `appointment.booked` is written to the outbox in the booking's transaction (a
+    replay writes nothing).
     """
 
     def __init__(self, practice: Practice, uow: UnitOfWorkFactory, clock: Clock) -> None:
@@ -91,6 +97,12 @@ class BookAppointmentHandler:
                             created_at=now,
                         )
                     )
+                source = command.source or EventSource(command.channel.value)
+                await uow.outbox.add(
+                    appointment_event(
+                        EventType.APPOINTMENT_BOOKED, appointment, source=source, now=now
+                    )
+                )
                 await uow.commit()
         except DuplicateIdempotencyKey:
             assert command.idempotency is not None

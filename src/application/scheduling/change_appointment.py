@@ -6,24 +6,30 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from application.ports import Clock, UnitOfWorkFactory
+from application.webhooks.payloads import appointment_event
 from domain.scheduling import Appointment, AppointmentNotFound, Practice, offered_slot
+from domain.webhooks import EventSource, EventType
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CancelAppointment:
     appointment_id: UUID
+    source: EventSource
+    """Who asked: reported to integrators in `appointment.cancelled`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RescheduleAppointment:
     appointment_id: UUID
     slot_id: str
+    source: EventSource
 
 
 class CancelAppointmentHandler:
     """Cancel a booked appointment that has not started; its time becomes open again.
 
     The row is locked for the transaction, so a concurrent reschedule waits its turn.
+    `appointment.cancelled` is written to the outbox in the same transaction.
     """
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
@@ -34,8 +40,14 @@ class CancelAppointmentHandler:
             appointment = await uow.appointments.get(command.appointment_id, for_update=True)
             if appointment is None:
                 raise AppointmentNotFound()
-            appointment.cancel(self._clock.now())
+            now = self._clock.now()
+            appointment.cancel(now)
             await uow.appointments.update(appointment)
+            await uow.outbox.add(
+                appointment_event(
+                    EventType.APPOINTMENT_CANCELLED, appointment, source=command.source, now=now
+                )
+            )
             await uow.commit()
         return appointment
 
@@ -44,7 +56,8 @@ class RescheduleAppointmentHandler:
     """Move a booked, future appointment to another offered slot of the same service.
 
     One transaction: the new time is taken and the old released together, or nothing
-    changes (`SlotTaken` when someone else holds the new time).
+    changes (`SlotTaken` when someone else holds the new time);
+    `appointment.rescheduled` (with the slot it left) is written to the outbox with it.
     """
 
     def __init__(self, practice: Practice, uow: UnitOfWorkFactory, clock: Clock) -> None:
@@ -62,7 +75,17 @@ class RescheduleAppointmentHandler:
                 service_id=appointment.slot.service_id,
                 now=now,
             )
+            previous = appointment.slot
             appointment.reschedule(slot, now)
             await uow.appointments.update(appointment)
+            await uow.outbox.add(
+                appointment_event(
+                    EventType.APPOINTMENT_RESCHEDULED,
+                    appointment,
+                    source=command.source,
+                    now=now,
+                    previous_slot=previous,
+                )
+            )
             await uow.commit()
         return appointment

@@ -20,7 +20,13 @@ from entrypoints.http.media_stream import ASGIApp, with_media_stream
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limit import RateLimiter
 from entrypoints.http.twilio import MEDIA_PATH, media_stream_handler, twilio_router
-from entrypoints.http.v1 import AppointmentsController, CallsController, get_practice, list_slots
+from entrypoints.http.v1 import (
+    AppointmentsController,
+    CallsController,
+    WebhooksController,
+    get_practice,
+    list_slots,
+)
 from entrypoints.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 if TYPE_CHECKING:
@@ -61,6 +67,7 @@ def create_app(container: Container) -> ASGIApp:
             list_slots,
             AppointmentsController,
             CallsController,
+            WebhooksController,
             call_events_handler(container),
         ],
         guards=[
@@ -77,6 +84,13 @@ def create_app(container: Container) -> ASGIApp:
             "reschedule_appointment": provide(container.reschedule_appointment),
             "list_calls": provide(container.list_calls),
             "get_call": provide(container.get_call),
+            "subscribe_webhook": provide(container.subscribe_webhook),
+            "list_webhooks": provide(container.list_webhooks),
+            "get_webhook": provide(container.get_webhook),
+            "delete_webhook": provide(container.delete_webhook),
+            "rotate_webhook_secret": provide(container.rotate_webhook_secret),
+            "list_webhook_deliveries": provide(container.list_webhook_deliveries),
+            "redeliver_webhook": provide(container.redeliver_webhook),
         },
     )
 
@@ -87,6 +101,24 @@ def create_app(container: Container) -> ASGIApp:
         task = asyncio.create_task(container.database().warm_up(), name="warm-database-pool")
         warming.add(task)
         task.add_done_callback(warming.discard)
+
+    dispatching: set[asyncio.Task[None]] = set()
+
+    async def start_dispatcher() -> None:
+        # Delivery runs beside requests and calls, never inside them.
+        if container.settings().webhook_dispatcher:
+            task = asyncio.create_task(container.webhook_dispatcher().run(), name="webhooks")
+            dispatching.add(task)
+
+    async def stop_dispatcher() -> None:
+        for task in dispatching:
+            task.cancel()
+        await asyncio.gather(*dispatching, return_exceptions=True)
+        dispatching.clear()
+        try:
+            await container.webhook_sender().aclose()
+        except Exception:
+            logger.exception("closing the webhook sender failed")
 
     async def dispose_database() -> None:
         for task in warming:
@@ -110,8 +142,8 @@ def create_app(container: Container) -> ASGIApp:
             "capacity": provide(container.call_capacity),
         },
         exception_handlers=dict(EXCEPTION_HANDLERS),
-        on_startup=[warm_database],
-        on_shutdown=[dispose_database],
+        on_startup=[warm_database, start_dispatcher],
+        on_shutdown=[stop_dispatcher, dispose_database],
         logging_config=None,  # keep ours: Litestar's default would replace it at start-up
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(

@@ -24,6 +24,7 @@ from application.scheduling import (
     RescheduleAppointmentHandler,
 )
 from domain.scheduling import AppointmentStatus, Channel, InvalidInput, Practice
+from domain.webhooks import EventSource
 from entrypoints.http.auth import SCOPE_STATE_KEY
 from entrypoints.http.links import (
     BOOK_APPOINTMENT,
@@ -203,7 +204,9 @@ class AppointmentsController(Controller):
         practice: NamedDependency[Practice],
         cancel_appointment: NamedDependency[CancelAppointmentHandler],
     ) -> AppointmentOut:
-        appointment = await cancel_appointment(CancelAppointment(appointment_id=appointment_id))
+        appointment = await cancel_appointment(
+            CancelAppointment(appointment_id=appointment_id, source=EventSource.API)
+        )
         return AppointmentOut.of(appointment, practice.time_zone)
 
     @post(
@@ -221,6 +224,8 @@ class AppointmentsController(Controller):
         reschedule_appointment: NamedDependency[RescheduleAppointmentHandler],
     ) -> AppointmentOut:
         appointment = await reschedule_appointment(
-            RescheduleAppointment(appointment_id=appointment_id, slot_id=data.slot_id)
+            RescheduleAppointment(
+                appointment_id=appointment_id, slot_id=data.slot_id, source=EventSource.API
+            )
         )
         return AppointmentOut.of(appointment, practice.time_zone)
