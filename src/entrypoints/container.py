@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import timedelta
 
 from dependency_injector import containers, providers
@@ -12,8 +13,10 @@ from adapters.httpx_webhooks import HttpxWebhookSender
 from adapters.practice_file import load_practice
 from adapters.sql import Database, SqlAlchemyUnitOfWork
 from adapters.sql.delivery_queue import SqlAlchemyDeliveryQueue
+from adapters.sql.text_queue import SqlAlchemyTextQueue
 from adapters.sql.webhook_subscriptions import SqlAlchemyWebhookSubscriptions
 from adapters.system_clock import SystemClock
+from adapters.twilio_rest.messaging import TwilioTextNotifier
 from application.calls.admission import (
     AdmitCallHandler,
     NextStepHandler,
@@ -24,6 +27,7 @@ from application.calls.agent_link import RecoveryLimits
 from application.calls.answer import AnswerCall
 from application.calls.records import GetCallHandler, ListCallsHandler
 from application.calls.session import SessionLimits
+from application.notifications import ConfirmationTexts, TextDispatcher
 from application.receptionist.profile import VoiceConfig
 from application.receptionist.tools import ReceptionistTools
 from application.scheduling import (
@@ -46,6 +50,7 @@ from application.webhooks import (
     SubscribeHandler,
     WebhookDispatcher,
 )
+from domain.scheduling import Practice
 from domain.webhooks import RetrySchedule
 from entrypoints.http.call_events import CallEventBroker
 from entrypoints.http.capacity import CallCapacity
@@ -80,6 +85,28 @@ def _webhook_sender(settings: Settings) -> HttpxWebhookSender:
     )
 
 
+def _confirmation_texts(settings: Settings, practice: Practice) -> ConfirmationTexts | None:
+    return ConfirmationTexts(practice) if settings.texts_enabled else None
+
+
+def _text_notifier(settings: Settings) -> TwilioTextNotifier:
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+    return TwilioTextNotifier(
+        settings.twilio_account_sid or "",
+        token,
+        from_number=settings.twilio_messaging_from or "",
+        base_url=settings.twilio_api_base_url,
+    )
+
+
+def _poke_all(*wakes: DeliveryWakeUp) -> Callable[[], None]:
+    def poke() -> None:
+        for wake in wakes:
+            wake.poke()
+
+    return poke
+
+
 class Container(containers.DeclarativeContainer):
     """Singletons for what lives as long as the process, Factories for per-request work.
 
@@ -100,26 +127,41 @@ class Container(containers.DeclarativeContainer):
         pool_size=settings.provided.database_pool_size,
     )
     delivery_wake = providers.Singleton(DeliveryWakeUp)
-    """Poked by a unit of work that committed outbox events; wakes the dispatcher."""
+    text_wake = providers.Singleton(DeliveryWakeUp)
+    """Both poked by a unit of work that committed to the outbox: wake the dispatchers."""
     unit_of_work = providers.Factory(
-        SqlAlchemyUnitOfWork, database=database, on_outbox_commit=delivery_wake.provided.poke
+        SqlAlchemyUnitOfWork,
+        database=database,
+        on_outbox_commit=providers.Singleton(_poke_all, delivery_wake, text_wake),
     )
+    confirmation_texts = providers.Singleton(
+        _confirmation_texts, settings=settings, practice=practice
+    )
+    """None unless texting is configured: then no texts are written."""
 
     find_open_slots = providers.Factory(
         FindOpenSlotsHandler, practice=practice, uow=unit_of_work.provider, clock=clock
     )
     book_appointment = providers.Factory(
-        BookAppointmentHandler, practice=practice, uow=unit_of_work.provider, clock=clock
+        BookAppointmentHandler,
+        practice=practice,
+        uow=unit_of_work.provider,
+        clock=clock,
+        texts=confirmation_texts,
     )
     find_appointments = providers.Factory(
         FindAppointmentsHandler, practice=practice, uow=unit_of_work.provider
     )
     get_appointment = providers.Factory(GetAppointmentHandler, uow=unit_of_work.provider)
     cancel_appointment = providers.Factory(
-        CancelAppointmentHandler, uow=unit_of_work.provider, clock=clock
+        CancelAppointmentHandler, uow=unit_of_work.provider, clock=clock, texts=confirmation_texts
     )
     reschedule_appointment = providers.Factory(
-        RescheduleAppointmentHandler, practice=practice, uow=unit_of_work.provider, clock=clock
+        RescheduleAppointmentHandler,
+        practice=practice,
+        uow=unit_of_work.provider,
+        clock=clock,
+        texts=confirmation_texts,
     )
 
     list_calls = providers.Factory(ListCallsHandler, uow=unit_of_work.provider)
@@ -222,3 +264,15 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         wake=delivery_wake,
     )
+
+    text_queue = providers.Singleton(SqlAlchemyTextQueue, database=database)
+    text_notifier = providers.Singleton(_text_notifier, settings=settings)
+    text_dispatcher = providers.Singleton(
+        TextDispatcher,
+        queue=text_queue,
+        notifier=text_notifier,
+        clock=clock,
+        wake=text_wake,
+        poll_interval_s=settings.provided.webhook_poll_interval_s,
+    )
+    """Started by the app only when `settings.texts_enabled`."""

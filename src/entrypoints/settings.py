@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from adapters.sql.database import DEFAULT_POOL_SIZE
+from adapters.twilio_rest import DEFAULT_API_BASE_URL
 
 DEFAULT_PRACTICE_FILE = Path(__file__).parent / "practices" / "dental_office.toml"
 
@@ -48,6 +49,16 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_auth_token_secondary: SecretStr | None = None
+    twilio_api_base_url: str = Field(
+        default=DEFAULT_API_BASE_URL,
+        description="Twilio's REST API host; another value points setup and texts at a "
+        "proxy or a stand-in server.",
+    )
+    twilio_messaging_from: str | None = Field(
+        default=None,
+        description="The number (E.164) confirmation texts are sent from. Texts are sent "
+        "only when it, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are all set.",
+    )
     deepgram_api_key: SecretStr | None = None
     deepgram_agent_url: str = "wss://agent.deepgram.com/v1/agent/converse"
     deepgram_connect_timeout_s: float = 5.0
@@ -109,7 +120,8 @@ class Settings(BaseSettings):
         description="How often the dispatcher looks for events other processes committed.",
     )
     webhook_dispatcher: bool = Field(
-        default=True, description="Run the webhook dispatcher in this process."
+        default=True,
+        description="Run the outbox dispatchers (webhooks, texts) in this process.",
     )
     host: str = "127.0.0.1"
     port: int = 8000
@@ -128,6 +140,12 @@ class Settings(BaseSettings):
     @property
     def embedded_database(self) -> bool:
         return self.database_url is None
+
+    @property
+    def texts_enabled(self) -> bool:
+        return bool(
+            self.twilio_messaging_from and self.twilio_account_sid and self.twilio_auth_token
+        )
 
     @property
     def twilio_auth_tokens(self) -> list[str]:

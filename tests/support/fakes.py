@@ -25,6 +25,7 @@ from application.ports import (
     IdempotencyRecords,
     Outbox,
     Page,
+    TextMessage,
     UnitOfWorkFactory,
 )
 from domain.calls import Call
@@ -38,6 +39,7 @@ class InMemoryStore:
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
     calls: dict[str, Call] = field(default_factory=dict)
     events: list[OutboxEvent] = field(default_factory=list)
+    texts: list[TextMessage] = field(default_factory=list)
 
 
 class FakeAppointmentRepository:
@@ -135,9 +137,13 @@ class FakeCallRepository:
 class FakeOutbox:
     def __init__(self) -> None:
         self.staged: list[OutboxEvent] = []
+        self.staged_texts: list[TextMessage] = []
 
     async def add(self, event: OutboxEvent) -> None:
         self.staged.append(event)
+
+    async def add_text(self, message: TextMessage) -> None:
+        self.staged_texts.append(message)
 
 
 class FakeUnitOfWork:
@@ -171,6 +177,7 @@ class FakeUnitOfWork:
         self._idempotency.staged.clear()
         self._calls.staged.clear()
         self._outbox.staged.clear()
+        self._outbox.staged_texts.clear()
 
     async def commit(self) -> None:
         merged = {**self._store.appointments, **self._appointments.staged}
@@ -191,6 +198,7 @@ class FakeUnitOfWork:
         self._store.idempotency.update(self._idempotency.staged)
         self._store.calls.update(self._calls.staged)
         self._store.events.extend(self._outbox.staged)
+        self._store.texts.extend(self._outbox.staged_texts)
         self._discard()
         self.committed = True
 

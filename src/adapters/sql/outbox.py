@@ -1,4 +1,4 @@
-"""The outbox: events inserted in the unit of work's own transaction."""
+"""The outbox: events and texts inserted in the unit of work's own transaction."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import UTC
 from sqlalchemy import insert
 
 from adapters.sql.repositories import PendingWrites
-from adapters.sql.tables import webhook_events
+from adapters.sql.tables import text_messages, webhook_events
+from application.ports import TextMessage
 from domain.webhooks import OutboxEvent
 
 
@@ -38,6 +39,20 @@ class SqlAlchemyOutbox:
                 occurred_at=event.occurred_at,
                 body=event_body(event),
                 fanned_out=False,
+            )
+        )
+        self.added += 1
+
+    async def add_text(self, message: TextMessage) -> None:
+        self._writes.add(
+            insert(text_messages).values(
+                id=message.id,
+                to_phone=message.to,
+                body=message.body,
+                status="pending",
+                failed_attempts=0,
+                next_attempt_at=message.created_at,
+                created_at=message.created_at,
             )
         )
         self.added += 1

@@ -231,3 +231,20 @@ webhook_attempts = Table(
     Column("next_retry_at", UtcDateTime(), nullable=True),
     PrimaryKeyConstraint("delivery_id", "seq"),
 )
+
+text_messages = Table(
+    "text_messages",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("to_phone", String(16), nullable=False),
+    Column("body", Text(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("failed_attempts", Integer(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("claim", Uuid(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_id", String(64), nullable=True),  # the provider's message id
+    Column("last_error", String(500), nullable=True),
+    CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+    Index("ix_text_messages_status_next_attempt_at", "status", "next_attempt_at"),
+)

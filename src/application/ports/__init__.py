@@ -1,6 +1,7 @@
 """Ports: what the application needs from the outside world, in its own words."""
 
 from application.ports.clock import Clock
+from application.ports.notifier import DueText, Notifier, TextMessage, TextNotSent, TextQueue
 from application.ports.unit_of_work import (
     AppointmentQuery,
     AppointmentRepository,
@@ -72,13 +73,18 @@ __all__ = [
     "DeliveryObserver",
     "DeliveryQueue",
     "DueDelivery",
+    "DueText",
     "HistoryItem",
     "IdempotencyRecord",
     "IdempotencyRecords",
+    "Notifier",
     "Outbox",
     "Page",
     "PlaybackMarked",
     "SendResult",
+    "TextMessage",
+    "TextNotSent",
+    "TextQueue",
     "ToolCallHistory",
     "ToolCallRequested",
     "ToolSpec",

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
+from application.ports.notifier import TextMessage
 from domain.calls import Call, CallStatus
 from domain.scheduling import Appointment, AppointmentStatus, Busy, PhoneNumber
 from domain.webhooks import OutboxEvent
@@ -110,6 +111,10 @@ class Outbox(Protocol):
     or not at all (`uow.outbox.add(OutboxEvent(...))`)."""
 
     async def add(self, event: OutboxEvent) -> None: ...
+
+    async def add_text(self, message: TextMessage) -> None:
+        """A text to a patient, sent after commit by the text dispatcher."""
+        ...
 
 
 class UnitOfWork(Protocol):

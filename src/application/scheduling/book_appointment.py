@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from application.errors import DuplicateIdempotencyKey
+from application.notifications.confirmations import ConfirmationTexts
 from application.ports import Clock, IdempotencyRecord, UnitOfWorkFactory
 from application.webhooks.payloads import appointment_event
 from domain.scheduling import (
@@ -62,11 +63,19 @@ class BookAppointmentHandler:
     (`SlotTaken`). With an idempotency key, a repeat of the same request returns the
     first booking and a different request with the same key is an `IdempotencyConflict`.
     `appointment.booked` is written to the outbox in the booking's transaction (a
-    replay writes nothing).
+    replay writes nothing), and with `texts`, the patient's confirmation text.
     """
 
-    def __init__(self, practice: Practice, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        practice: Practice,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        *,
+        texts: ConfirmationTexts | None = None,
+    ) -> None:
         self._practice, self._uow, self._clock = practice, uow, clock
+        self._texts = texts
 
     async def __call__(self, command: BookAppointment) -> Booked:
         if command.idempotency is not None:
@@ -103,6 +112,8 @@ class BookAppointmentHandler:
                         EventType.APPOINTMENT_BOOKED, appointment, source=source, now=now
                     )
                 )
+                if self._texts is not None:
+                    await uow.outbox.add_text(self._texts.booked(appointment, now))
                 await uow.commit()
         except DuplicateIdempotencyKey:
             assert command.idempotency is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from application.notifications.confirmations import ConfirmationTexts
 from application.ports import Clock, UnitOfWorkFactory
 from application.webhooks.payloads import appointment_event
 from domain.scheduling import Appointment, AppointmentNotFound, Practice, offered_slot
@@ -29,11 +30,14 @@ class CancelAppointmentHandler:
     """Cancel a booked appointment that has not started; its time becomes open again.
 
     The row is locked for the transaction, so a concurrent reschedule waits its turn.
-    `appointment.cancelled` is written to the outbox in the same transaction.
+    `appointment.cancelled` (and, with `texts`, the patient's text) is written to the
+    outbox in the same transaction.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow, self._clock = uow, clock
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, *, texts: ConfirmationTexts | None = None
+    ) -> None:
+        self._uow, self._clock, self._texts = uow, clock, texts
 
     async def __call__(self, command: CancelAppointment) -> Appointment:
         async with self._uow() as uow:
@@ -48,6 +52,8 @@ class CancelAppointmentHandler:
                     EventType.APPOINTMENT_CANCELLED, appointment, source=command.source, now=now
                 )
             )
+            if self._texts is not None:
+                await uow.outbox.add_text(self._texts.cancelled(appointment, now))
             await uow.commit()
         return appointment
 
@@ -57,11 +63,20 @@ class RescheduleAppointmentHandler:
 
     One transaction: the new time is taken and the old released together, or nothing
     changes (`SlotTaken` when someone else holds the new time);
-    `appointment.rescheduled` (with the slot it left) is written to the outbox with it.
+    `appointment.rescheduled` (with the slot it left; with `texts`, the patient's text) is
+    written to the outbox with it.
     """
 
-    def __init__(self, practice: Practice, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        practice: Practice,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        *,
+        texts: ConfirmationTexts | None = None,
+    ) -> None:
         self._practice, self._uow, self._clock = practice, uow, clock
+        self._texts = texts
 
     async def __call__(self, command: RescheduleAppointment) -> Appointment:
         now = self._clock.now()
@@ -87,5 +102,7 @@ class RescheduleAppointmentHandler:
                     previous_slot=previous,
                 )
             )
+            if self._texts is not None:
+                await uow.outbox.add_text(self._texts.rescheduled(appointment, now))
             await uow.commit()
         return appointment

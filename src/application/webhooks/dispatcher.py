@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from application.ports import Clock, DeliveryObserver, DeliveryQueue, DueDelivery, WebhookSender
 from application.webhooks.attempt import outcome, signed_request
-from application.webhooks.wake import DeliveryWakeUp
+from application.webhooks.wake import DeliveryWakeUp, run_rounds
 from domain.webhooks import DeliveryStatus, RetrySchedule
 
 log = logging.getLogger(__name__)
@@ -49,18 +49,9 @@ class WebhookDispatcher:
 
     async def run(self) -> None:
         """Until cancelled."""
-        failing = False
-        while True:
-            self._wake.clear()  # before the round: a commit during it wakes the next
-            try:
-                busy = await self.run_once()
-                failing = False
-            except Exception:
-                if not failing:
-                    log.warning("webhook dispatch failed; retrying", exc_info=True)
-                failing, busy = True, False
-            if not busy:
-                await self._wake.wait(self._policy.poll_interval_s)
+        await run_rounds(
+            self.run_once, self._wake, self._policy.poll_interval_s, "webhook dispatch"
+        )
 
     async def run_once(self) -> bool:
         """One round; True when a batch was full (more may be waiting)."""

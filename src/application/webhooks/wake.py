@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
 
 
 class DeliveryWakeUp:
@@ -27,3 +31,23 @@ class DeliveryWakeUp:
         except TimeoutError:
             return False
         return True
+
+
+async def run_rounds(
+    round_: Callable[[], Awaitable[bool]], wake: DeliveryWakeUp, poll_interval_s: float, what: str
+) -> None:
+    """Run `round_` until cancelled: again at once while it reports more work, otherwise
+    after a poke or `poll_interval_s`. A failing round (storage down) is logged once per
+    streak and tried again next time; it never ends the loop."""
+    failing = False
+    while True:
+        wake.clear()  # before the round: a commit during it wakes the next one
+        try:
+            busy = await round_()
+            failing = False
+        except Exception:
+            if not failing:
+                log.warning("%s failed; retrying", what, exc_info=True)
+            failing, busy = True, False
+        if not busy:
+            await wake.wait(poll_interval_s)

@@ -106,9 +106,12 @@ def create_app(container: Container) -> ASGIApp:
 
     async def start_dispatcher() -> None:
         # Delivery runs beside requests and calls, never inside them.
-        if container.settings().webhook_dispatcher:
-            task = asyncio.create_task(container.webhook_dispatcher().run(), name="webhooks")
-            dispatching.add(task)
+        settings = container.settings()
+        if not settings.webhook_dispatcher:
+            return
+        dispatching.add(asyncio.create_task(container.webhook_dispatcher().run(), name="webhooks"))
+        if settings.texts_enabled:
+            dispatching.add(asyncio.create_task(container.text_dispatcher().run(), name="texts"))
 
     async def stop_dispatcher() -> None:
         for task in dispatching:
