@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Final
 
 from dependency_injector import containers, providers
 
 from adapters.argon2 import Argon2PasswordHasher
 from adapters.deepgram import DeepgramOptions, DeepgramVoiceAgent
+from adapters.httpx_webhooks import HttpxWebhookSender
 from adapters.practice_file import PracticeFileError, load_practice
 from adapters.sql import Database, SqlAlchemyUnitOfWork
+from adapters.sql.delivery_queue import SqlAlchemyDeliveryQueue
+from adapters.sql.text_queue import SqlAlchemyTextQueue
+from adapters.sql.webhook_subscriptions import SqlAlchemyWebhookSubscriptions
 from adapters.system_clock import SystemClock
+from adapters.twilio_rest.messaging import TwilioTextNotifier
 from application.calls.admission import (
     AdmitCallHandler,
     NextStepHandler,
@@ -27,6 +35,7 @@ from application.calls.records import (
 )
 from application.calls.session import SessionLimits
 from application.calls.touched_appointments import TouchedAppointmentsHandler
+from application.notifications import ConfirmationTexts, TextDispatcher
 from application.ports import VoiceAgent
 from application.receptionist.tools import ReceptionistTools
 from application.scheduling import (
@@ -41,8 +50,21 @@ from application.scheduling.day_schedule import DayScheduleHandler
 from application.staff.accounts import AddStaffHandler, ListStaffHandler, RemoveStaffHandler
 from application.staff.sessions import ResumeSessionHandler, SessionPolicy, SignOutHandler
 from application.staff.sign_in import SignInHandler
+from application.webhooks import (
+    DeleteSubscriptionHandler,
+    DeliveryWakeUp,
+    DispatchPolicy,
+    GetSubscriptionHandler,
+    ListDeliveriesHandler,
+    ListSubscriptionsHandler,
+    RedeliverHandler,
+    RotateSecretHandler,
+    SubscribeHandler,
+    WebhookDispatcher,
+)
 from domain.scheduling import Practice
 from domain.staff import LoginThrottle
+from domain.webhooks import RetrySchedule
 from entrypoints.http.call_event_broker import CallEventBroker
 from entrypoints.http.capacity import CallCapacity
 from entrypoints.observability.call_summary import CallSummaryLog
@@ -89,6 +111,46 @@ def _agent_configured(settings: Settings) -> bool:
     return settings.voice_agent == "deepgram" and settings.deepgram_api_key is not None
 
 
+def _dispatch_policy(settings: Settings) -> DispatchPolicy:
+    jitter = random.Random()  # noqa: S311 - spreading retries, not a secret
+    return DispatchPolicy(
+        schedule=RetrySchedule.with_first_retry(
+            timedelta(seconds=settings.webhook_first_retry_s), lambda: jitter.uniform(-1, 1)
+        ),
+        poll_interval_s=settings.webhook_poll_interval_s,
+        lease=timedelta(seconds=settings.webhook_timeout_s + 30),
+    )
+
+
+def _webhook_sender(settings: Settings) -> HttpxWebhookSender:
+    return HttpxWebhookSender(
+        timeout_s=settings.webhook_timeout_s,
+        allow_private=settings.frontdesk_webhook_allow_private_urls,
+    )
+
+
+def _confirmation_texts(settings: Settings, practice: Practice) -> ConfirmationTexts | None:
+    return ConfirmationTexts(practice) if settings.texts_enabled else None
+
+
+def _text_notifier(settings: Settings) -> TwilioTextNotifier:
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+    return TwilioTextNotifier(
+        settings.twilio_account_sid or "",
+        token,
+        from_number=settings.twilio_messaging_from or "",
+        base_url=settings.twilio_api_base_url,
+    )
+
+
+def _poke_all(*wakes: DeliveryWakeUp) -> Callable[[], None]:
+    def poke() -> None:
+        for wake in wakes:
+            wake.poke()
+
+    return poke
+
+
 class Container(containers.DeclarativeContainer):
     """Singletons for what lives as long as the process, Factories for per-request work.
 
@@ -108,23 +170,42 @@ class Container(containers.DeclarativeContainer):
         url=settings.provided.resolved_database_url.call(),
         pool_size=settings.provided.database_pool_size,
     )
-    unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, database=database)
+    delivery_wake = providers.Singleton(DeliveryWakeUp)
+    text_wake = providers.Singleton(DeliveryWakeUp)
+    """Both poked by a unit of work that committed to the outbox: wake the dispatchers."""
+    unit_of_work = providers.Factory(
+        SqlAlchemyUnitOfWork,
+        database=database,
+        on_outbox_commit=providers.Singleton(_poke_all, delivery_wake, text_wake),
+    )
+    confirmation_texts = providers.Singleton(
+        _confirmation_texts, settings=settings, practice=practice
+    )
+    """None unless texting is configured: then no texts are written."""
 
     find_open_slots = providers.Factory(
         FindOpenSlotsHandler, practice=practice, uow=unit_of_work.provider, clock=clock
     )
     book_appointment = providers.Factory(
-        BookAppointmentHandler, practice=practice, uow=unit_of_work.provider, clock=clock
+        BookAppointmentHandler,
+        practice=practice,
+        uow=unit_of_work.provider,
+        clock=clock,
+        texts=confirmation_texts,
     )
     find_appointments = providers.Factory(
         FindAppointmentsHandler, practice=practice, uow=unit_of_work.provider
     )
     get_appointment = providers.Factory(GetAppointmentHandler, uow=unit_of_work.provider)
     cancel_appointment = providers.Factory(
-        CancelAppointmentHandler, uow=unit_of_work.provider, clock=clock
+        CancelAppointmentHandler, uow=unit_of_work.provider, clock=clock, texts=confirmation_texts
     )
     reschedule_appointment = providers.Factory(
-        RescheduleAppointmentHandler, practice=practice, uow=unit_of_work.provider, clock=clock
+        RescheduleAppointmentHandler,
+        practice=practice,
+        uow=unit_of_work.provider,
+        clock=clock,
+        texts=confirmation_texts,
     )
 
     day_schedule = providers.Factory(
@@ -209,3 +290,53 @@ class Container(containers.DeclarativeContainer):
         limits=session_limits,
         observer=call_observer,
     )
+
+    webhook_subscriptions = providers.Singleton(SqlAlchemyWebhookSubscriptions, database=database)
+    delivery_queue = providers.Singleton(SqlAlchemyDeliveryQueue, database=database)
+    webhook_sender = providers.Singleton(_webhook_sender, settings=settings)
+    """Closed by the app at shutdown (`aclose`)."""
+    webhook_dispatcher = providers.Singleton(
+        WebhookDispatcher,
+        queue=delivery_queue,
+        sender=webhook_sender,
+        clock=clock,
+        wake=delivery_wake,
+        observer=metrics,
+        policy=providers.Singleton(_dispatch_policy, settings=settings),
+    )
+    subscribe_webhook = providers.Factory(
+        SubscribeHandler,
+        subscriptions=webhook_subscriptions,
+        clock=clock,
+        allow_private=settings.provided.frontdesk_webhook_allow_private_urls,
+    )
+    list_webhooks = providers.Factory(ListSubscriptionsHandler, subscriptions=webhook_subscriptions)
+    get_webhook = providers.Factory(GetSubscriptionHandler, subscriptions=webhook_subscriptions)
+    delete_webhook = providers.Factory(
+        DeleteSubscriptionHandler, subscriptions=webhook_subscriptions
+    )
+    rotate_webhook_secret = providers.Factory(
+        RotateSecretHandler, subscriptions=webhook_subscriptions, clock=clock
+    )
+    list_webhook_deliveries = providers.Factory(
+        ListDeliveriesHandler, subscriptions=webhook_subscriptions, queue=delivery_queue
+    )
+    redeliver_webhook = providers.Factory(
+        RedeliverHandler,
+        subscriptions=webhook_subscriptions,
+        queue=delivery_queue,
+        clock=clock,
+        wake=delivery_wake,
+    )
+
+    text_queue = providers.Singleton(SqlAlchemyTextQueue, database=database)
+    text_notifier = providers.Singleton(_text_notifier, settings=settings)
+    text_dispatcher = providers.Singleton(
+        TextDispatcher,
+        queue=text_queue,
+        notifier=text_notifier,
+        clock=clock,
+        wake=text_wake,
+        poll_interval_s=settings.provided.webhook_poll_interval_s,
+    )
+    """Started by the app only when `settings.texts_enabled`."""

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from adapters.sql.database import DEFAULT_POOL_SIZE
+from adapters.twilio_rest import DEFAULT_API_BASE_URL
 
 DEFAULT_PRACTICE_FILE = Path(__file__).parent / "practices" / "dental_office.toml"
 
@@ -70,6 +71,16 @@ class Settings(BaseSettings):
     """The Telnyx account's Ed25519 public key (base64); Telnyx is enabled only with it."""
     voice_agent: Literal["deepgram"] = "deepgram"
     """Which voice agent provider takes the calls."""
+    twilio_api_base_url: str = Field(
+        default=DEFAULT_API_BASE_URL,
+        description="Twilio's REST API host; another value points setup and texts at a "
+        "proxy or a stand-in server.",
+    )
+    twilio_messaging_from: str | None = Field(
+        default=None,
+        description="The number (E.164) confirmation texts are sent from. Texts are sent "
+        "only when it, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are all set.",
+    )
     deepgram_api_key: SecretStr | None = None
     deepgram_agent_url: str = "wss://agent.deepgram.com/v1/agent/converse"
     deepgram_connect_timeout_s: float = 5.0
@@ -114,6 +125,26 @@ class Settings(BaseSettings):
         default=False,
         description="Accept unsigned Twilio requests from loopback when no auth token is set.",
     )
+    frontdesk_webhook_allow_private_urls: bool = Field(
+        default=False,
+        description="Allow webhook URLs that are http, or private, loopback or link-local "
+        "(development and tests only: it opens the door to SSRF).",
+    )
+    webhook_first_retry_s: float = Field(
+        default=5.0, gt=0, description="Wait before the first retry of a failed delivery."
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=30, description="Longest a webhook receiver may take to answer."
+    )
+    webhook_poll_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the dispatcher looks for events other processes committed.",
+    )
+    webhook_dispatcher: bool = Field(
+        default=True,
+        description="Run the outbox dispatchers (webhooks, texts) in this process.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -131,6 +162,12 @@ class Settings(BaseSettings):
     @property
     def embedded_database(self) -> bool:
         return self.database_url is None
+
+    @property
+    def texts_enabled(self) -> bool:
+        return bool(
+            self.twilio_messaging_from and self.twilio_account_sid and self.twilio_auth_token
+        )
 
     @property
     def twilio_auth_tokens(self) -> list[str]:

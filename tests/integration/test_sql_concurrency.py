@@ -18,6 +18,7 @@ from application.scheduling import (
     RescheduleAppointment,
 )
 from domain.scheduling import AppointmentStatus, SlotTaken
+from domain.webhooks import EventSource
 from tests.integration.conftest import Scheduling, booking
 from tests.support.practice import MONDAY, slot_at
 
@@ -64,7 +65,11 @@ async def test_reschedule_into_a_taken_slot_leaves_both_appointments_untouched(
 
     with pytest.raises(SlotTaken):
         await scheduling.reschedule(
-            RescheduleAppointment(appointment_id=second.id, slot_id=slot_at("dr-lee", MONDAY, 10))
+            RescheduleAppointment(
+                appointment_id=second.id,
+                slot_id=slot_at("dr-lee", MONDAY, 10),
+                source=EventSource.API,
+            )
         )
 
     async with scheduling.uow() as uow:
@@ -82,7 +87,11 @@ async def test_reschedule_may_overlap_the_appointments_own_old_time(
     booked = (await scheduling.book(booking(10))).appointment
 
     moved = await scheduling.reschedule(
-        RescheduleAppointment(appointment_id=booked.id, slot_id=slot_at("dr-lee", MONDAY, 10, 15))
+        RescheduleAppointment(
+            appointment_id=booked.id,
+            slot_id=slot_at("dr-lee", MONDAY, 10, 15),
+            source=EventSource.API,
+        )
     )
 
     assert moved.slot.start == booked.slot.start + timedelta(minutes=15)
@@ -90,7 +99,7 @@ async def test_reschedule_may_overlap_the_appointments_own_old_time(
 
 async def test_a_cancelled_appointment_frees_its_slot(scheduling: Scheduling) -> None:
     booked = (await scheduling.book(booking(10))).appointment
-    await scheduling.cancel(CancelAppointment(appointment_id=booked.id))
+    await scheduling.cancel(CancelAppointment(appointment_id=booked.id, source=EventSource.API))
 
     again = await scheduling.book(booking(10, name="Grace Hopper", phone="+12025550147"))
 

@@ -19,6 +19,7 @@ import uvicorn
 from dependency_injector import providers
 from pydantic import SecretStr
 
+from application.ports import Clock
 from entrypoints.container import Container
 from entrypoints.http import create_app
 from entrypoints.server import uvicorn_config
@@ -33,9 +34,14 @@ NOW = datetime(2030, 12, 2, 13, 0, tzinfo=UTC)
 
 
 def api_container(
-    *, database_url: str | None = None, api_keys: list[str] | None = None
+    *,
+    database_url: str | None = None,
+    api_keys: list[str] | None = None,
+    clock: Clock | None = None,
+    **settings: Any,
 ) -> Container:
-    """A container on the test practice and a fixed clock; storage per `database_url`."""
+    """A container on the test practice and a fixed clock (or `clock`); storage per
+    `database_url`; `settings` are further `Settings` fields."""
     container = Container()
     keys = [API_KEY, OTHER_API_KEY] if api_keys is None else api_keys
     container.settings.override(
@@ -43,11 +49,12 @@ def api_container(
             Settings(
                 database_url=SecretStr(database_url) if database_url else None,
                 frontdesk_api_keys=[SecretStr(k) for k in keys],
+                **settings,
             )
         )
     )
     container.practice.override(providers.Object(api_practice()))
-    container.clock.override(providers.Object(FixedClock(NOW)))
+    container.clock.override(providers.Object(clock or FixedClock(NOW)))
     return container
 
 

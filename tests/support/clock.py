@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 
 
 class FixedClock:
@@ -16,3 +17,19 @@ class FixedClock:
 
     def set(self, now: datetime) -> None:
         self._now = now.astimezone(UTC)
+
+
+class TickingClock:
+    """Starts at a chosen instant and moves with real time (for servers whose retries
+    must come due while the test practice's dates stay in the future)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start, self._t0 = start.astimezone(UTC), time.monotonic()
+        self._offset_s = 0.0
+
+    def now(self) -> datetime:
+        elapsed = time.monotonic() - self._t0 + self._offset_s
+        return self._start + timedelta(seconds=elapsed)
+
+    def advance(self, seconds: float) -> None:
+        self._offset_s += seconds

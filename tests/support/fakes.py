@@ -23,11 +23,14 @@ from application.ports import (
     CallRepository,
     IdempotencyRecord,
     IdempotencyRecords,
+    Outbox,
     Page,
+    TextMessage,
     UnitOfWorkFactory,
 )
 from domain.calls import Call
 from domain.scheduling import Appointment, AppointmentStatus, Busy, SlotTaken
+from domain.webhooks import OutboxEvent
 
 
 @dataclass
@@ -35,6 +38,9 @@ class InMemoryStore:
     appointments: dict[UUID, Appointment] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
     calls: dict[UUID, Call] = field(default_factory=dict)
+    calls: dict[str, Call] = field(default_factory=dict)
+    events: list[OutboxEvent] = field(default_factory=list)
+    texts: list[TextMessage] = field(default_factory=list)
 
 
 class FakeAppointmentRepository:
@@ -143,6 +149,18 @@ class FakeCallRepository:
         return Page(items=window, total=len(matches))
 
 
+class FakeOutbox:
+    def __init__(self) -> None:
+        self.staged: list[OutboxEvent] = []
+        self.staged_texts: list[TextMessage] = []
+
+    async def add(self, event: OutboxEvent) -> None:
+        self.staged.append(event)
+
+    async def add_text(self, message: TextMessage) -> None:
+        self.staged_texts.append(message)
+
+
 class FakeUnitOfWork:
     """`application.ports.UnitOfWork` in memory; drops staged writes unless committed."""
 
@@ -154,6 +172,8 @@ class FakeUnitOfWork:
         self.appointments: AppointmentRepository = self._appointments
         self.idempotency: IdempotencyRecords = self._idempotency
         self.calls: CallRepository = self._calls
+        self._outbox = FakeOutbox()
+        self.outbox: Outbox = self._outbox
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -171,6 +191,8 @@ class FakeUnitOfWork:
         self._appointments.staged.clear()
         self._idempotency.staged.clear()
         self._calls.staged.clear()
+        self._outbox.staged.clear()
+        self._outbox.staged_texts.clear()
 
     async def commit(self) -> None:
         merged = {**self._store.appointments, **self._appointments.staged}
@@ -190,6 +212,8 @@ class FakeUnitOfWork:
         self._store.appointments.update(self._appointments.staged)
         self._store.idempotency.update(self._idempotency.staged)
         self._store.calls.update(self._calls.staged)
+        self._store.events.extend(self._outbox.staged)
+        self._store.texts.extend(self._outbox.staged_texts)
         self._discard()
         self.committed = True
 

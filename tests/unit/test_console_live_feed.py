@@ -8,7 +8,7 @@ import json
 from application.calls.events import TranscriptHeard
 from domain.calls import Speaker
 from entrypoints.console.pages_calls import live_feed
-from entrypoints.http.call_events import CallEventBroker
+from entrypoints.http.call_event_broker import CallEventBroker
 from entrypoints.http.capacity import CallCapacity
 
 

@@ -65,6 +65,15 @@ def test_phone_numbers_tokens_and_keys_never_reach_the_log(
     assert "[redacted]" in text
 
 
+def test_webhook_secrets_are_redacted_wherever_they_appear() -> None:
+    text = Redactor([]).text(
+        "UPDATE webhook_subscriptions [parameters: ('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',)]"
+    )
+
+    assert "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" not in text
+    assert "whsec_[redacted]" in text
+
+
 def test_dates_times_and_sids_are_left_alone() -> None:
     redact = Redactor([])
     text = "booked 2026-12-01 at 09:00 for CA1234567890abcdef1234567890abcdef, 45 minutes"

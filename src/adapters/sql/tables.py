@@ -197,3 +197,93 @@ login_failures = Table(
     Column("at", UtcDateTime(), nullable=False),
     Index("ix_login_failures_subject_at", "subject", "at"),
 )
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", Text(), nullable=False),  # a JSON array of event type names
+    Column("description", String(500), nullable=False),
+    # Kept as given (whsec_...): signing needs the key itself, so it cannot be hashed.
+    Column("secret", String(128), nullable=False),
+    Column("previous_secret", String(128), nullable=True),
+    Column("previous_secret_expires_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("failing_since", UtcDateTime(), nullable=True),
+    Column("disabled_at", UtcDateTime(), nullable=True),
+    Column("disabled_reason", String(16), nullable=True),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("body", Text(), nullable=False),  # exactly the bytes every attempt sends
+    Column("fanned_out", Boolean(), nullable=False),
+    Index("ix_webhook_events_fanned_out_occurred_at", "fanned_out", "occurred_at"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column(
+        "event_id",
+        Uuid(),
+        ForeignKey("webhook_events.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "subscription_id",
+        Uuid(),
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("status", String(16), nullable=False),
+    Column("failed_attempts", Integer(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("claim", Uuid(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status"),
+    UniqueConstraint("event_id", "subscription_id"),
+    Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_subscription_id_created_at", "subscription_id", "created_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column(
+        "delivery_id",
+        Uuid(),
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("seq", Integer(), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("status_code", Integer(), nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("latency_ms", Float(), nullable=False),
+    Column("next_retry_at", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("delivery_id", "seq"),
+)
+
+text_messages = Table(
+    "text_messages",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("to_phone", String(16), nullable=False),
+    Column("body", Text(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("failed_attempts", Integer(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("claim", Uuid(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_id", String(64), nullable=True),  # the provider's message id
+    Column("last_error", String(500), nullable=True),
+    CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+    Index("ix_text_messages_status_next_attempt_at", "status", "next_attempt_at"),
+)

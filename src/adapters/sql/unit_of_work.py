@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.sql.call_repository import SqlAlchemyCallRepository
 from adapters.sql.database import Database
 from adapters.sql.errors import translate, translated_errors
+from adapters.sql.outbox import SqlAlchemyOutbox
 from adapters.sql.repositories import (
     PendingWrites,
     SqlAlchemyAppointmentRepository,
@@ -28,6 +30,9 @@ class SqlAlchemyUnitOfWork:
     Errors are translated in `adapters.sql.errors`: the overlap rule becomes `SlotTaken`,
     a repeated idempotency key `DuplicateIdempotencyKey`, a lost database
     `StorageUnavailable` — at commit, or earlier where Postgres reports them.
+
+    `on_outbox_commit` is called after a commit that wrote outbox events (it wakes this
+    process's webhook dispatcher); it must not block or raise.
     """
 
     appointments: SqlAlchemyAppointmentRepository
@@ -36,9 +41,13 @@ class SqlAlchemyUnitOfWork:
     staff: SqlAlchemyStaffAccounts
     staff_sessions: SqlAlchemyStaffSessions
     login_failures: SqlAlchemyLoginFailures
+    outbox: SqlAlchemyOutbox
 
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self, database: Database, on_outbox_commit: Callable[[], None] | None = None
+    ) -> None:
         self._database = database
+        self._on_outbox_commit = on_outbox_commit
         self._session: AsyncSession | None = None
         self._writes: PendingWrites | None = None
         self._committed = False
@@ -54,6 +63,7 @@ class SqlAlchemyUnitOfWork:
         self.staff = SqlAlchemyStaffAccounts(self._session, self._writes)
         self.staff_sessions = SqlAlchemyStaffSessions(self._session, self._writes)
         self.login_failures = SqlAlchemyLoginFailures(self._session, self._writes)
+        self.outbox = SqlAlchemyOutbox(self._writes)
         return self
 
     async def __aexit__(
@@ -83,3 +93,5 @@ class SqlAlchemyUnitOfWork:
         async with translated_errors():
             await self._session.commit()
         self._committed = True
+        if self.outbox.added and self._on_outbox_commit is not None:
+            self._on_outbox_commit()

@@ -1,6 +1,7 @@
 """Ports: what the application needs from the outside world, in its own words."""
 
 from application.ports.clock import Clock
+from application.ports.notifier import DueText, Notifier, TextMessage, TextNotSent, TextQueue
 from application.ports.passwords import PasswordHasher
 from application.ports.unit_of_work import (
     AppointmentQuery,
@@ -10,6 +11,7 @@ from application.ports.unit_of_work import (
     IdempotencyRecord,
     IdempotencyRecords,
     LoginFailures,
+    Outbox,
     Page,
     StaffAccounts,
     StaffSessions,
@@ -44,6 +46,16 @@ from application.ports.voice import (
     UserStartedSpeaking,
     VoiceAgent,
 )
+from application.ports.webhooks import (
+    AttemptRecord,
+    DeliveryObserver,
+    DeliveryQueue,
+    DueDelivery,
+    SendResult,
+    WebhookRequest,
+    WebhookSender,
+    WebhookSubscriptions,
+)
 
 __all__ = [
     "TELEPHONE_AUDIO",
@@ -58,6 +70,7 @@ __all__ = [
     "AgentUnavailable",
     "AppointmentQuery",
     "AppointmentRepository",
+    "AttemptRecord",
     "AudioEncoding",
     "AudioFormat",
     "CallLeg",
@@ -69,14 +82,25 @@ __all__ = [
     "CallerEvent",
     "CallerHungUp",
     "Clock",
+    "DeliveryObserver",
+    "DeliveryQueue",
+    "DueDelivery",
+    "DueText",
     "HistoryItem",
     "IdempotencyRecord",
     "IdempotencyRecords",
     "LoginFailures",
+    "Notifier",
+    "Outbox",
     "Page",
     "PasswordHasher",
+    "PlaybackMarked",
+    "SendResult",
     "StaffAccounts",
     "StaffSessions",
+    "TextMessage",
+    "TextNotSent",
+    "TextQueue",
     "ToolCallHistory",
     "ToolCallRequested",
     "ToolSpec",
@@ -86,4 +110,7 @@ __all__ = [
     "UnitOfWorkFactory",
     "UserStartedSpeaking",
     "VoiceAgent",
+    "WebhookRequest",
+    "WebhookSender",
+    "WebhookSubscriptions",
 ]

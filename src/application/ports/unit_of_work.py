@@ -9,9 +9,11 @@ from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
+from application.ports.notifier import TextMessage
 from domain.calls import Call, CallStatus
 from domain.scheduling import Appointment, AppointmentStatus, Busy, PhoneNumber
 from domain.staff import StaffAccount, StaffSession
+from domain.webhooks import OutboxEvent
 
 T = TypeVar("T")
 
@@ -160,6 +162,16 @@ class LoginFailures(Protocol):
 
     async def forget(self, subject: str, *, before: datetime | None = None) -> None:
         """Drop the subject's failures (all of them, or those before `before`)."""
+
+
+class Outbox(Protocol):
+    """Events written in the unit of work whose change they report: committed with it,
+    or not at all (`uow.outbox.add(OutboxEvent(...))`)."""
+
+    async def add(self, event: OutboxEvent) -> None: ...
+
+    async def add_text(self, message: TextMessage) -> None:
+        """A text to a patient, sent after commit by the text dispatcher."""
         ...
 
 
@@ -178,6 +190,7 @@ class UnitOfWork(Protocol):
     staff: StaffAccounts
     staff_sessions: StaffSessions
     login_failures: LoginFailures
+    outbox: Outbox
 
     async def __aenter__(self) -> Self: ...
 

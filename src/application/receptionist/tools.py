@@ -42,6 +42,7 @@ from domain.scheduling import (
     SchedulingError,
     Slot,
 )
+from domain.webhooks import EventSource
 
 SLOTS_OFFERED = 6
 SLOT_SEARCH_DAYS = 14
@@ -164,13 +165,17 @@ class ReceptionistTools:
             case args.RescheduleAppointment():
                 appointment = await self._own_appointment(parsed.appointment_id, context)
                 moved = await self.reschedule_appointment(
-                    RescheduleAppointment(appointment_id=appointment.id, slot_id=parsed.slot_id)
+                    RescheduleAppointment(
+                        appointment_id=appointment.id,
+                        slot_id=parsed.slot_id,
+                        source=EventSource.PHONE,
+                    )
                 )
                 return _ok(appointment=self._describe(moved))
             case args.CancelAppointment():
                 appointment = await self._own_appointment(parsed.appointment_id, context)
                 cancelled = await self.cancel_appointment(
-                    CancelAppointment(appointment_id=appointment.id)
+                    CancelAppointment(appointment_id=appointment.id, source=EventSource.PHONE)
                 )
                 return _ok(appointment=self._describe(cancelled))
             case args.TransferToHuman():

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from application.errors import DuplicateIdempotencyKey
+from application.notifications.confirmations import ConfirmationTexts
 from application.ports import Clock, IdempotencyRecord, UnitOfWorkFactory
+from application.webhooks.payloads import appointment_event
 from domain.scheduling import (
     Appointment,
     AppointmentNotFound,
@@ -18,6 +20,7 @@ from domain.scheduling import (
     Practice,
     offered_slot,
 )
+from domain.webhooks import EventSource, EventType
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,6 +40,8 @@ class BookAppointment:
     channel: Channel
     call_id: UUID | None = None
     idempotency: Idempotency | None = None
+    source: EventSource | None = None
+    """Who booked, for `appointment.booked`; by default the channel (phone or api)."""
 
     def fingerprint(self) -> str:
         body = "\x1f".join((self.slot_id, self.service_id, self.patient_name, self.patient_phone))
@@ -58,10 +63,20 @@ class BookAppointmentHandler:
     service, in the future and within the horizon; the database refuses an overlap
     (`SlotTaken`). With an idempotency key, a repeat of the same request returns the
     first booking and a different request with the same key is an `IdempotencyConflict`.
+    `appointment.booked` is written to the outbox in the booking's transaction (a
+    replay writes nothing), and with `texts`, the patient's confirmation text.
     """
 
-    def __init__(self, practice: Practice, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        practice: Practice,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        *,
+        texts: ConfirmationTexts | None = None,
+    ) -> None:
         self._practice, self._uow, self._clock = practice, uow, clock
+        self._texts = texts
 
     async def __call__(self, command: BookAppointment) -> Booked:
         if command.idempotency is not None:
@@ -92,6 +107,14 @@ class BookAppointmentHandler:
                             created_at=now,
                         )
                     )
+                source = command.source or EventSource(command.channel.value)
+                await uow.outbox.add(
+                    appointment_event(
+                        EventType.APPOINTMENT_BOOKED, appointment, source=source, now=now
+                    )
+                )
+                if self._texts is not None:
+                    await uow.outbox.add_text(self._texts.booked(appointment, now))
                 await uow.commit()
         except DuplicateIdempotencyKey:
             assert command.idempotency is not None

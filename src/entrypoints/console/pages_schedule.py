@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 from application.scheduling import CancelAppointment, FindOpenSlots, RescheduleAppointment
 from domain.scheduling import Appointment, SchedulingError
+from domain.webhooks import EventSource
 from entrypoints.console.rendering import page, parse_day
 from entrypoints.console.views import AppointmentView, SlotView, local_time, long_date
 
@@ -117,7 +118,9 @@ def schedule_handlers(container: Container) -> list[HTTPRouteHandler]:
         request: Request[Any, Any, Any], appointment_id: FromPath[UUID]
     ) -> Response[Any]:
         try:
-            await container.cancel_appointment()(CancelAppointment(appointment_id=appointment_id))
+            await container.cancel_appointment()(
+                CancelAppointment(appointment_id=appointment_id, source=EventSource.CONSOLE)
+            )
         except SchedulingError as refused:
             found = await container.get_appointment()(appointment_id)
             return await appointment_page(
@@ -135,7 +138,11 @@ def schedule_handlers(container: Container) -> list[HTTPRouteHandler]:
             if not isinstance(slot_id, str) or not slot_id:
                 raise _NoSlotChosen("Choose a new time first.")
             await container.reschedule_appointment()(
-                RescheduleAppointment(appointment_id=appointment_id, slot_id=slot_id[:100])
+                RescheduleAppointment(
+                    appointment_id=appointment_id,
+                    slot_id=slot_id[:100],
+                    source=EventSource.CONSOLE,
+                )
             )
         except SchedulingError as refused:
             found = await container.get_appointment()(appointment_id)

@@ -36,7 +36,13 @@ from entrypoints.http.telnyx_webhooks import (
 from entrypoints.http.twilio_media import twilio_media_handler
 from entrypoints.http.twilio_webhooks import MEDIA_PATH as TWILIO_MEDIA_PATH
 from entrypoints.http.twilio_webhooks import twilio_router
-from entrypoints.http.v1 import AppointmentsController, CallsController, get_practice, list_slots
+from entrypoints.http.v1 import (
+    AppointmentsController,
+    CallsController,
+    WebhooksController,
+    get_practice,
+    list_slots,
+)
 from entrypoints.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 if TYPE_CHECKING:
@@ -84,6 +90,7 @@ def create_app(
             list_slots,
             AppointmentsController,
             CallsController,
+            WebhooksController,
             call_events_handler(container),
         ],
         guards=[
@@ -111,6 +118,13 @@ def create_app(
             "list_calls": provide(container.list_calls),
             "get_call": provide(container.get_call),
             "call_references": provide(container.carrier_references),
+            "subscribe_webhook": provide(container.subscribe_webhook),
+            "list_webhooks": provide(container.list_webhooks),
+            "get_webhook": provide(container.get_webhook),
+            "delete_webhook": provide(container.delete_webhook),
+            "rotate_webhook_secret": provide(container.rotate_webhook_secret),
+            "list_webhook_deliveries": provide(container.list_webhook_deliveries),
+            "redeliver_webhook": provide(container.redeliver_webhook),
         },
     )
 
@@ -126,6 +140,27 @@ def create_app(
         task = asyncio.create_task(container.database().warm_up(), name="warm-database-pool")
         warming.add(task)
         task.add_done_callback(warming.discard)
+
+    dispatching: set[asyncio.Task[None]] = set()
+
+    async def start_dispatcher() -> None:
+        # Delivery runs beside requests and calls, never inside them.
+        settings = container.settings()
+        if not settings.webhook_dispatcher:
+            return
+        dispatching.add(asyncio.create_task(container.webhook_dispatcher().run(), name="webhooks"))
+        if settings.texts_enabled:
+            dispatching.add(asyncio.create_task(container.text_dispatcher().run(), name="texts"))
+
+    async def stop_dispatcher() -> None:
+        for task in dispatching:
+            task.cancel()
+        await asyncio.gather(*dispatching, return_exceptions=True)
+        dispatching.clear()
+        try:
+            await container.webhook_sender().aclose()
+        except Exception:
+            logger.exception("closing the webhook sender failed")
 
     async def dispose_database() -> None:
         for task in warming:
@@ -163,8 +198,8 @@ def create_app(
             "capacity": provide(container.call_capacity),
         },
         exception_handlers=dict(EXCEPTION_HANDLERS),
-        on_startup=[warm_database],
-        on_shutdown=[dispose_database],
+        on_startup=[warm_database, start_dispatcher],
+        on_shutdown=[stop_dispatcher, dispose_database],
         logging_config=None,  # keep ours: Litestar's default would replace it at start-up
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(

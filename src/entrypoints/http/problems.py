@@ -21,6 +21,7 @@ from litestar.types import ExceptionHandlersMap
 from application.calls.records import CallNotFound
 from application.errors import StorageUnavailable
 from domain.scheduling import InvalidInput, SchedulingError
+from domain.webhooks import WebhookError
 from entrypoints.http.rate_limit import RateLimited
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -77,6 +78,9 @@ _STATUS_BY_CODE: Mapping[str, int] = {
     "slot_taken": 409,
     "idempotency_conflict": 409,
     "appointment_not_changeable": 409,
+    "webhook_not_found": 404,
+    "delivery_not_found": 404,
+    "webhook_disabled": 409,
 }
 """Status per domain error code; every other rule the domain refuses is a 422."""
 
@@ -102,6 +106,11 @@ _TITLES: Mapping[str, str] = {
     "unknown_query_parameter": "Unknown query parameter",
     "storage_unavailable": "Storage unavailable",
     "internal_error": "Internal server error",
+    "invalid_subscription": "Invalid subscription",
+    "destination_refused": "Destination refused",
+    "webhook_not_found": "Webhook subscription not found",
+    "delivery_not_found": "Delivery not found",
+    "webhook_disabled": "Webhook subscription disabled",
 }
 
 
@@ -125,6 +134,12 @@ def _respond(body: Problem, headers: Mapping[str, str] | None = None) -> Respons
 def _scheduling_error(_: Request[Any, Any, Any], exc: SchedulingError) -> Response[Problem]:
     status = _STATUS_BY_CODE.get(exc.code, 422)
     errors = [FieldError(exc.field, exc.message)] if isinstance(exc, InvalidInput) else None
+    return _respond(problem(exc.code, status, exc.message, errors))
+
+
+def _webhook_error(_: Request[Any, Any, Any], exc: WebhookError) -> Response[Problem]:
+    status = _STATUS_BY_CODE.get(exc.code, 422)
+    errors = [FieldError(exc.field, exc.message)] if exc.field is not None else None
     return _respond(problem(exc.code, status, exc.message, errors))
 
 
@@ -205,6 +220,7 @@ def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     SchedulingError: _scheduling_error,
+    WebhookError: _webhook_error,
     ValidationException: _validation_error,
     Unauthorized: _unauthorized,
     Forbidden: _forbidden,
@@ -275,5 +291,21 @@ UNAVAILABLE = {
         "storage_unavailable",
         503,
         "The scheduling system is unavailable right now.",
+    )
+}
+WEBHOOK_NOT_FOUND = {
+    404: _spec(
+        "No such subscription, or no such delivery of it",
+        "webhook_not_found",
+        404,
+        "No webhook subscription with that id.",
+    )
+}
+WEBHOOK_CONFLICT = {
+    409: _spec(
+        "The subscription is disabled",
+        "webhook_disabled",
+        409,
+        "This subscription was disabled (gone); subscribe again to receive events.",
     )
 }

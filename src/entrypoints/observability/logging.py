@@ -22,6 +22,8 @@ _PHONE = re.compile(
     r"|(?<![\w-])\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?![\w-])"  # national, NANP-style
 )
 _KEEP = 2
+_WEBHOOK_SECRET = re.compile(r"whsec_[A-Za-z0-9+/=]+")
+"""A webhook signing secret, wherever it turns up (e.g. a failed statement's parameters)."""
 
 
 def _mask_phone(match: re.Match[str]) -> str:
@@ -31,7 +33,8 @@ def _mask_phone(match: re.Match[str]) -> str:
 
 class Redactor:
     """Masks phone numbers (all but the last two digits) and replaces each configured
-    secret (auth tokens, API keys) with `[redacted]` in every string of the event."""
+    secret (auth tokens, API keys) and any webhook secret (`whsec_...`) with `[redacted]`
+    in every string of the event."""
 
     def __init__(self, secrets: Sequence[str]) -> None:
         self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
@@ -39,6 +42,7 @@ class Redactor:
     def text(self, value: str) -> str:
         for secret in self._secrets:
             value = value.replace(secret, "[redacted]")
+        value = _WEBHOOK_SECRET.sub("whsec_[redacted]", value)
         return _PHONE.sub(_mask_phone, value)
 
     def __call__(self, _: WrappedLogger, __: str, event: EventDict) -> EventDict:

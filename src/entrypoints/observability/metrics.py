@@ -1,5 +1,5 @@
-"""Prometheus metrics for calls, tools, the voice agent and API authentication, served
-at `/metrics`.
+"""Prometheus metrics for calls, tools, the voice agent, API authentication and
+webhooks, served at `/metrics`.
 
 `CallMetrics` is a `CallObserver`: tool calls and barge-ins count as they happen;
 frame counts and the agent's latencies are added when a call ends, from its session's
@@ -27,6 +27,7 @@ __all__ = ["CONTENT_TYPE", "CallMetrics"]
 
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10)
 _AGENT_BUCKETS_S = (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8)
+_WEBHOOK_LAG_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 30, 300, 1800, 7200, 36000, 86400)
 
 
 class CallMetrics:
@@ -82,6 +83,19 @@ class CallMetrics:
             buckets=_AGENT_BUCKETS_S,
             registry=r,
         )
+        self.webhook_deliveries = Counter(
+            "frontdesk_webhook_deliveries_total",
+            "Webhook delivery attempts by outcome: sent (2xx), retried (failed, will be "
+            "tried again), failed (gave up, or the receiver answered 410)",
+            ["outcome"],
+            registry=r,
+        )
+        self.webhook_lag = Histogram(
+            "frontdesk_webhook_delivery_lag_seconds",
+            "From an event's commit to its successful delivery",
+            buckets=_WEBHOOK_LAG_BUCKETS_S,
+            registry=r,
+        )
         self.agent_reconnects = Counter(
             "frontdesk_agent_reconnects_total",
             "Voice agent connections re-opened mid-call",
@@ -114,6 +128,12 @@ class CallMetrics:
                     self.agent_latency.observe(latency_s)
             case _:
                 pass
+
+    def attempted(self, outcome: str, lag_s: float | None) -> None:
+        """Count one webhook delivery attempt (the `DeliveryObserver` port)."""
+        self.webhook_deliveries.labels(outcome).inc()
+        if lag_s is not None:
+            self.webhook_lag.observe(max(0.0, lag_s))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

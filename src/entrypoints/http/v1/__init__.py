@@ -4,5 +4,12 @@ from entrypoints.http.v1.appointments import AppointmentsController
 from entrypoints.http.v1.calls import CallsController
 from entrypoints.http.v1.practice import get_practice
 from entrypoints.http.v1.slots import list_slots
+from entrypoints.http.v1.webhooks import WebhooksController
 
-__all__ = ["AppointmentsController", "CallsController", "get_practice", "list_slots"]
+__all__ = [
+    "AppointmentsController",
+    "CallsController",
+    "WebhooksController",
+    "get_practice",
+    "list_slots",
+]

@@ -27,6 +27,7 @@ from application.scheduling import (
     RescheduleAppointmentHandler,
 )
 from domain.scheduling import Appointment, AppointmentStatus, Channel, InvalidInput, Practice
+from domain.webhooks import EventSource
 from entrypoints.http.auth import SCOPE_STATE_KEY
 from entrypoints.http.links import (
     BOOK_APPOINTMENT,
@@ -228,7 +229,9 @@ class AppointmentsController(Controller):
         cancel_appointment: NamedDependency[CancelAppointmentHandler],
         call_references: NamedDependency[CarrierReferencesHandler],
     ) -> AppointmentOut:
-        appointment = await cancel_appointment(CancelAppointment(appointment_id=appointment_id))
+        appointment = await cancel_appointment(
+            CancelAppointment(appointment_id=appointment_id, source=EventSource.API)
+        )
         return (await rendered([appointment], practice.time_zone, call_references))[0]
 
     @post(
@@ -247,7 +250,9 @@ class AppointmentsController(Controller):
         call_references: NamedDependency[CarrierReferencesHandler],
     ) -> AppointmentOut:
         appointment = await reschedule_appointment(
-            RescheduleAppointment(appointment_id=appointment_id, slot_id=data.slot_id)
+            RescheduleAppointment(
+                appointment_id=appointment_id, slot_id=data.slot_id, source=EventSource.API
+            )
         )
         return (await rendered([appointment], practice.time_zone, call_references))[0]
 
