@@ -30,6 +30,7 @@ from domain.staff import (
     StaffAccountExists,
     StaffAccountNotFound,
 )
+from domain.webhooks import EventSource
 from tests.integration.conftest import Scheduling, booking, build_scheduling
 from tests.support.clock import FixedClock
 from tests.support.practice import MONDAY, NOW
@@ -145,7 +146,9 @@ async def test_the_day_schedule_lists_bookings_and_free_starts_per_provider(
         not s.overlaps(booked.appointment.slot.start, booked.appointment.slot.end) for s in lee.free
     )
 
-    await scheduling.cancel(CancelAppointment(appointment_id=booked.appointment.id))
+    await scheduling.cancel(
+        CancelAppointment(appointment_id=booked.appointment.id, source=EventSource.CONSOLE)
+    )
     lee = next(p for p in (await handler(MONDAY)).providers if p.provider.id == "dr-lee")
     assert lee.appointments == []
     assert booked.appointment.slot.start in {s.start for s in lee.free}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import replace
 
 import pytest
@@ -98,8 +99,18 @@ async def test_reschedule_and_cancel_write_their_events_with_the_source_and_prev
     assert len({booked_event["id"], moved["id"], cancelled["id"]}) == 3
 
 
+CALL_ID = uuid.UUID("00000000-0000-4000-8000-000000000123")
+
+
 async def test_call_code_adds_a_call_event_inside_its_own_unit_of_work(database: Database) -> None:
-    call = Call(sid="CA123", from_number="+14155550123", to_number="+14155550100", started_at=NOW)
+    call = Call(
+        id=CALL_ID,
+        carrier="twilio",
+        carrier_call_id="CA123",
+        from_number="+14155550123",
+        to_number="+14155550100",
+        started_at=NOW,
+    )
     call.end(EndReason.AGENT_ENDED, NOW)
     async with SqlAlchemyUnitOfWork(database) as uow:
         await uow.calls.add(call)
@@ -108,7 +119,7 @@ async def test_call_code_adds_a_call_event_inside_its_own_unit_of_work(database:
 
     [event] = await stored_events(database)
     assert event["type"] == "call.completed"
-    assert event["data"]["call_id"] == "CA123"  # type: ignore[index]
+    assert event["data"]["call_id"] == str(CALL_ID)  # type: ignore[index]
     assert event["data"]["end_reason"] == "agent_ended"  # type: ignore[index]
 
 

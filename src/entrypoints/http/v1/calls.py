@@ -166,7 +166,7 @@ class CallsController(Controller):
             "`call_ref` is the call's `id`. A Twilio call sid (`CA...`) is still accepted "
             "in its place; that form is deprecated."
         ),
-        responses={**UNAUTHORIZED, **CALL_NOT_FOUND, **UNAVAILABLE},
+        responses={**UNAUTHORIZED, **CALL_NOT_FOUND, **UNPROCESSABLE, **UNAVAILABLE},
     )
     async def get_call(
         self,
