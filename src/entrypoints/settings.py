@@ -9,8 +9,6 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from adapters.sql.database import DEFAULT_POOL_SIZE
-
 DEFAULT_PRACTICE_FILE = Path(__file__).parent / "practices" / "dental_office.toml"
 
 
@@ -25,7 +23,7 @@ class Settings(BaseSettings):
         "Unset: an embedded SQLite file under FRONTDESK_DATA_DIR.",
     )
     database_pool_size: int = Field(
-        default=DEFAULT_POOL_SIZE,
+        default=10,  # adapters.sql's default too; not imported: it would load SQLAlchemy
         ge=1,
         le=200,
         description="Postgres connections each instance keeps open (opened at start-up); "

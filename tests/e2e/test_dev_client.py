@@ -25,9 +25,8 @@ from tests.support.deepgram_emulator import (
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from entrypoints.dev_client import DevCall, DevCallOptions, DevClientError
 from entrypoints.dev_client.audio import wav_to_mulaw
-from entrypoints.dev_client.client import BytesSource
+from entrypoints.dev_client.client import BytesSource, DevCall, DevCallOptions, DevClientError
 from entrypoints.dev_client.command import dev_call
 from entrypoints.dev_client.feed import (
     BargeInEvent,

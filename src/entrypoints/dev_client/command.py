@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from entrypoints.dev_client.audio import UnsupportedWav, wav_to_mulaw, write_conversation
 from entrypoints.dev_client.client import (
@@ -24,27 +24,6 @@ from entrypoints.dev_client.client import (
 
 if TYPE_CHECKING:
     from entrypoints.settings import Settings
-
-
-def add_dev_client_parser(commands: Any) -> None:
-    parser = commands.add_parser(
-        "dev-client",
-        help="call your own server as Twilio would (microphone and speakers, or a WAV file)",
-        description="Ring the server's voice webhook and talk over the media stream exactly "
-        "as Twilio does (signed when TWILIO_AUTH_TOKEN is set). Ctrl-C hangs up.",
-    )
-    parser.add_argument("--url", help="where the server listens (default: http://127.0.0.1:PORT)")
-    parser.add_argument(
-        "--wav", type=Path, help="speak this WAV file (any rate/channels), then silence"
-    )
-    parser.add_argument(
-        "--record", type=Path, help="write the conversation here (WAV: caller left, agent right)"
-    )
-    parser.add_argument("--from", dest="from_number", default="+14155550123", help="caller id")
-    parser.add_argument("--to", dest="to_number", default="+15555550100", help="number dialled")
-    parser.add_argument(
-        "--api-key", help="for the live transcript (default: the first FRONTDESK_API_KEYS key)"
-    )
 
 
 def run_dev_client(args: argparse.Namespace, settings: Settings) -> int:
