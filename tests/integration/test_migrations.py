@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
 from adapters.sql import Database
 from adapters.sql.alembic_setup import alembic_config
@@ -66,3 +66,18 @@ async def test_the_migrations_create_exactly_the_tables_the_adapter_declares(
         differences = await connection.run_sync(_differences)
 
     assert differences == []
+
+
+async def test_the_schema_status_is_missing_behind_ok_or_ahead(empty_database_url: str) -> None:
+    database = Database.from_url(empty_database_url)
+    try:
+        assert await database.schema_status() == "missing"
+        await run_alembic(empty_database_url, "upgrade", "0001_scheduling")
+        assert await database.schema_status() == "behind"
+        await run_alembic(empty_database_url, "upgrade", "head")
+        assert await database.schema_status() == "ok"
+        async with database.engine.begin() as connection:
+            await connection.execute(text("UPDATE alembic_version SET version_num = '9999_later'"))
+        assert await database.schema_status() == "ahead"
+    finally:
+        await database.dispose()
