@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from entrypoints.doctor import run_doctor
 
             return run_doctor(args)
-        settings = _settings()
+        settings = _settings(args.command)
         secrets = settings.secrets
         return _run(args, settings)
     except Exception as error:
@@ -65,14 +65,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _settings() -> Settings:
-    from entrypoints.observability.logging import configure_logging
+LOGGING_COMMANDS = frozenset({"serve", "migrate", "setup", "dev-client"})
+"""Commands that log; the others only print, and skip loading structlog (~0.4 s)."""
+
+
+def _settings(command: str) -> Settings:
     from entrypoints.settings import Settings
 
     settings = Settings()
-    configure_logging(
-        level=settings.log_level, log_format=settings.log_format, secrets=settings.secrets
-    )
+    if command in LOGGING_COMMANDS:
+        from entrypoints.observability.logging import configure_logging
+
+        configure_logging(
+            level=settings.log_level, log_format=settings.log_format, secrets=settings.secrets
+        )
     return settings
 
 
