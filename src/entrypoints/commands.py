@@ -121,7 +121,7 @@ def database_failures_named(url: str) -> Iterator[None]:
         if described is None:
             raise
         raise OperatorError(
-            "DATABASE_URL", described, "check the URL and that the server is up"
+            "DATABASE_URL", described, "check the URL and the database server"
         ) from error
 
 

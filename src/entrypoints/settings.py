@@ -144,7 +144,10 @@ class Settings(BaseSettings):
 
 def _async_driver(url: str) -> str:
     """Accept the URLs hosting providers hand out (`postgres://`, `postgresql://`,
-    `?sslmode=`) by naming the async driver and asyncpg's spelling of the TLS option."""
+    `?sslmode=`) and plain `sqlite://` by naming the async driver and asyncpg's spelling
+    of the TLS option."""
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             url = "postgresql+asyncpg://" + url[len(prefix) :]

@@ -103,7 +103,7 @@ def test_migrating_an_unreachable_database_names_it_without_the_password(tmp_pat
     assert result.returncode == 1
     assert result.stderr == (
         f"error: DATABASE_URL: nothing accepts connections at 127.0.0.1:{port}/clinic "
-        "(is Postgres running?) -> check the URL and that the server is up\n"
+        "(is Postgres running?) -> check the URL and the database server\n"
     )
     assert "s3cret-password" not in result.stdout + result.stderr
 
@@ -116,3 +116,14 @@ def test_migrating_with_a_url_that_is_not_one_says_what_shape_is_expected(
     assert result.stderr.startswith("error: DATABASE_URL: not a database URL")
     assert "postgresql://user:password@host:5432/dbname" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("this is not SQLite\n" * 100)
+    result = frontdesk(tmp_path, "migrate", DATABASE_URL=f"sqlite:///{notes}")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: DATABASE_URL: the SQLite file {notes} is not a SQLite database "
+        "-> check the URL and the database server\n"
+    )

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 from tests.e2e.test_cli_errors import clean_env, closed_port
 
+from adapters.sql import Database
 from adapters.sql.migrate import run_alembic
 
 FIRST_REVISION = "0001_scheduling"
@@ -99,3 +101,29 @@ async def test_readiness_reports_the_schema_missing_behind_or_ok(
         server.terminate()
         _, stderr = server.communicate(timeout=15)
     assert server.returncode == 0, stderr
+
+
+async def test_a_migration_that_fails_is_one_line_pointing_at_debug(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    database = Database.from_url(empty_database_url)
+    try:  # a database some other program already uses
+        async with database.engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE appointments (id integer)"))
+    finally:
+        await database.dispose()
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "entrypoints.cli", "migrate"],
+        cwd=tmp_path,
+        env=clean_env(tmp_path, DATABASE_URL=empty_database_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    error = result.stderr.splitlines()[-1]
+    assert error.startswith("error: ProgrammingError: ")
+    assert 'relation "appointments" already exists' in error
+    assert error.endswith("(run with --debug for the traceback)")
+    assert "Traceback" not in result.stderr

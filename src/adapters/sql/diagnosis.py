@@ -4,6 +4,7 @@ cause (refused, unknown host, wrong password, no such database) without the pass
 from __future__ import annotations
 
 import socket
+import sqlite3
 from collections.abc import Iterator
 
 import asyncpg  # type: ignore[import-untyped]
@@ -34,6 +35,8 @@ def describe_database_failure(error: BaseException, url: str) -> str | None:
             return f"{where} refused the user name or password"
         if isinstance(cause, asyncpg.InvalidCatalogNameError):
             return f"{where}: the database does not exist (create it, or fix the name)"
+        if isinstance(cause, sqlite3.DatabaseError) and "not a database" in str(cause):
+            return f"{where} is not a SQLite database"
         if isinstance(cause, OSError):
             return f"cannot connect to {where} ({cause.strerror or type(cause).__name__})"
     return None
