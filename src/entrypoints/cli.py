@@ -40,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_doctor_parser(commands)
     add_setup_parser(commands)
     add_dev_client_parser(commands)
+    for command in commands.choices.values():  # `frontdesk serve --debug` works too
+        command.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show the traceback when the command fails",
+        )
     return parser
 
 

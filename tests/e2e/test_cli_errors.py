@@ -75,8 +75,11 @@ def test_a_bad_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     )
 
 
-def test_debug_shows_the_traceback_as_well(tmp_path: Path) -> None:
-    result = frontdesk(tmp_path, "--debug", "check-practice", DATABASE_POOL_SIZE="0")
+@pytest.mark.parametrize(
+    "args", [("--debug", "check-practice"), ("check-practice", "--debug")], ids=["before", "after"]
+)
+def test_debug_shows_the_traceback_as_well(tmp_path: Path, args: tuple[str, str]) -> None:
+    result = frontdesk(tmp_path, *args, DATABASE_POOL_SIZE="0")
     assert result.returncode == 1
     assert "Traceback (most recent call last)" in result.stderr
     assert result.stderr.endswith(
