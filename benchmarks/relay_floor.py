@@ -30,8 +30,8 @@ Each figure comes with the kernel's part of it (the process's stime).
 Each call's 20 ms rhythm starts at a random point of the first 20 ms, in both
 directions, as independent phone calls do, so messages reach the relay spread over
 time. `--aligned` starts every call in step instead: all calls' frames then arrive
-together and are read in one wake-up, which flatters every variant (the figures of
-2026-11-30's second session were taken that way; see docs/performance.md).
+together and are read in one wake-up, which flatters every variant by 1-3 ms per
+call-second at 20 calls (see "Performance history" in docs/decisions.md).
 
     uv run python -m benchmarks.relay_floor --calls 20 --seconds 5
     uv run python -m benchmarks.relay_floor --calls 100 --variants sansio-callbacks,handwritten

@@ -9,9 +9,6 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from adapters.sql.database import DEFAULT_POOL_SIZE
-from adapters.twilio_rest import DEFAULT_API_BASE_URL
-
 DEFAULT_PRACTICE_FILE = Path(__file__).parent / "practices" / "dental_office.toml"
 
 
@@ -26,7 +23,7 @@ class Settings(BaseSettings):
         "Unset: an embedded SQLite file under FRONTDESK_DATA_DIR.",
     )
     database_pool_size: int = Field(
-        default=DEFAULT_POOL_SIZE,
+        default=10,  # adapters.sql's default too; not imported: it would load SQLAlchemy
         ge=1,
         le=200,
         description="Postgres connections each instance keeps open (opened at start-up); "
@@ -72,7 +69,7 @@ class Settings(BaseSettings):
     voice_agent: Literal["deepgram"] = "deepgram"
     """Which voice agent provider takes the calls."""
     twilio_api_base_url: str = Field(
-        default=DEFAULT_API_BASE_URL,
+        default="https://api.twilio.com",  # adapters.twilio_rest's; not imported (start-up time)
         description="Twilio's REST API host; another value points setup and texts at a "
         "proxy or a stand-in server.",
     )
@@ -209,7 +206,10 @@ class Settings(BaseSettings):
 
 def _async_driver(url: str) -> str:
     """Accept the URLs hosting providers hand out (`postgres://`, `postgresql://`,
-    `?sslmode=`) by naming the async driver and asyncpg's spelling of the TLS option."""
+    `?sslmode=`) and plain `sqlite://` by naming the async driver and asyncpg's spelling
+    of the TLS option."""
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             url = "postgresql+asyncpg://" + url[len(prefix) :]

@@ -8,9 +8,11 @@ import getpass
 import sys
 from typing import TYPE_CHECKING, Any
 
-from adapters.sql import upgrade_to_head
-from application.staff.accounts import AddStaff
-from domain.staff import InvalidStaffInput, Role, StaffAccountExists, StaffAccountNotFound
+# Only the standard library at import time: `frontdesk --help` builds this parser, and
+# must not wait for the database libraries (they are imported when the command runs).
+
+ROLES = ("staff", "admin")
+"""`domain.staff.Role`'s values, repeated so the parser needs no import (a test checks)."""
 
 if TYPE_CHECKING:
     from entrypoints.container import Container
@@ -21,7 +23,7 @@ def add_staff_parser(commands: Any) -> None:
     actions = staff.add_subparsers(dest="staff_command", required=True)
     add = actions.add_parser("add", help="create a console account (asks for the password)")
     add.add_argument("email")
-    add.add_argument("--role", choices=[r.value for r in Role], default=Role.STAFF.value)
+    add.add_argument("--role", choices=ROLES, default="staff")
     add.add_argument(
         "--password-stdin",
         action="store_true",
@@ -33,6 +35,8 @@ def add_staff_parser(commands: Any) -> None:
 
 
 def _password(args: argparse.Namespace) -> str:
+    from domain.staff import InvalidStaffInput
+
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     first = getpass.getpass("Password: ")
@@ -42,6 +46,9 @@ def _password(args: argparse.Namespace) -> str:
 
 
 async def _run(container: Container, args: argparse.Namespace) -> str:
+    from application.staff.accounts import AddStaff
+    from domain.staff import Role
+
     try:
         if args.staff_command == "add":
             account = await container.add_staff()(
@@ -62,6 +69,9 @@ async def _run(container: Container, args: argparse.Namespace) -> str:
 
 
 def run_staff(container: Container, args: argparse.Namespace) -> int:
+    from adapters.sql import upgrade_to_head
+    from domain.staff import InvalidStaffInput, StaffAccountExists, StaffAccountNotFound
+
     settings = container.settings()
     if settings.embedded_database:
         upgrade_to_head(settings.resolved_database_url())

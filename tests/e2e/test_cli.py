@@ -51,7 +51,7 @@ def test_serve_on_the_embedded_default_migrates_itself_and_answers(tmp_path: Pat
         assert ready.headers["date"]
         assert ready.json() == {
             "status": "ready",
-            "checks": {"database": "ok", "migrations": "ok", "admitting_calls": "ok"},
+            "checks": {"database": "ok", "schema": "ok", "admitting_calls": "ok"},
         }
         practice = httpx.get(
             f"http://127.0.0.1:{port}/api/v1/practice", headers={"Authorization": "Bearer k"}
@@ -78,7 +78,7 @@ def test_a_broken_practice_file_stops_the_server_naming_the_key(tmp_path: Path) 
         text=True,
         timeout=30,
     )
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "practice.time_zone: Value error, unknown time zone 'Nowhere/Atlantis'" in result.stderr
     assert not (tmp_path / "data").exists()
 

@@ -26,9 +26,8 @@ from tests.support.deepgram_emulator import (
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from entrypoints.dev_client import DevCall, DevCallOptions, DevClientError
 from entrypoints.dev_client.audio import wav_to_mulaw
-from entrypoints.dev_client.client import BytesSource
+from entrypoints.dev_client.client import BytesSource, DevCall, DevCallOptions, DevClientError
 from entrypoints.dev_client.command import dev_call
 from entrypoints.dev_client.feed import (
     BargeInEvent,
@@ -198,3 +197,47 @@ async def test_the_events_feed_refuses_a_subscriber_without_a_valid_api_key(
                 await feed.recv()
         assert closed.value.rcvd is not None
         assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4404, "No call with that id.")
+
+
+async def test_a_refused_call_records_nothing_and_says_so(
+    database_url: str, stereo_wav: Path, tmp_path: Path
+) -> None:
+    recording, out = tmp_path / "call.wav", io.StringIO()
+    async with phone_line(database_url, [Say("Hello."), WaitForClose()]) as line:
+        with pytest.raises(DevClientError, match="403"):
+            await dev_call(
+                options(line, auth_token="not-the-token"),
+                wav=stereo_wav,
+                record=recording,
+                out=out,
+            )
+    assert not recording.exists()  # not an empty WAV that looks like a recording
+    assert out.getvalue() == (
+        f"-- nothing recorded: the call ended before any audio flowed, so {recording} was "
+        "not written -> see the error above and the server's log\n"
+    )
+
+
+async def test_a_call_where_the_agent_never_spoke_is_recorded_and_says_so(
+    database_url: str, tmp_path: Path
+) -> None:
+    recording, out = tmp_path / "call.wav", io.StringIO()
+    quiet = tmp_path / "quiet.wav"
+    with wave.open(str(quiet), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(bytes(1600))
+    async with phone_line(database_url, [WaitForClose()]) as line:
+        hang_up = asyncio.Event()
+        running = asyncio.create_task(
+            dev_call(options(line), wav=quiet, record=recording, out=out, hang_up=hang_up)
+        )
+        session = await line.emulator.session(0)
+        await session.wait_until(lambda: session.audio_bytes >= 1600)  # the caller is heard
+        hang_up.set()
+        await asyncio.wait_for(running, CALL_TIMEOUT_S)
+    caller, agent = read_stereo(recording)
+    assert len(caller) >= 1600
+    assert not any(agent)
+    assert "but the agent never spoke -> see the server's log" in out.getvalue()

@@ -90,7 +90,7 @@ async def test_sigterm_refuses_new_calls_and_lets_a_live_call_finish(
         # calls, and turns them away.
         assert await draining(line.api) == {
             "database": "ok",
-            "migrations": "ok",
+            "schema": "ok",
             "admitting_calls": "draining",
         }
         _, refused = await line.ring(new_call(from_number="+14155550124"))

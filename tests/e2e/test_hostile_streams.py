@@ -37,7 +37,7 @@ from tests.support.twilio_simulator import SIGNATURE_HEADER, new_call, new_sid, 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from entrypoints.cli import MAX_WS_MESSAGE_BYTES
+from entrypoints.commands import MAX_WS_MESSAGE_BYTES
 
 START_TIMEOUT_S = 0.5
 """MEDIA_START_TIMEOUT_S for the server: a socket that never starts is closed after it."""

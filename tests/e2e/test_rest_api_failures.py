@@ -66,7 +66,7 @@ def test_readiness_names_the_check_that_failed(client_for: ClientFor) -> None:
     assert response.status_code == 503
     assert response.json() == {
         "status": "not_ready",
-        "checks": {"database": "ok", "migrations": "not at head", "admitting_calls": "ok"},
+        "checks": {"database": "ok", "schema": "behind", "admitting_calls": "ok"},
     }
 
 

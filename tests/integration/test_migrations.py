@@ -150,3 +150,18 @@ async def test_calls_keep_their_turns_tools_and_bookings_across_the_neutral_call
         {"patient_name": "Ada", "call_sid": "CA1"},
         {"patient_name": "Bob", "call_sid": None},
     ]
+
+
+async def test_the_schema_status_is_missing_behind_ok_or_ahead(empty_database_url: str) -> None:
+    database = Database.from_url(empty_database_url)
+    try:
+        assert await database.schema_status() == "missing"
+        await run_alembic(empty_database_url, "upgrade", "0001_scheduling")
+        assert await database.schema_status() == "behind"
+        await run_alembic(empty_database_url, "upgrade", "head")
+        assert await database.schema_status() == "ok"
+        async with database.engine.begin() as connection:
+            await connection.execute(text("UPDATE alembic_version SET version_num = '9999_later'"))
+        assert await database.schema_status() == "ahead"
+    finally:
+        await database.dispose()

@@ -233,6 +233,9 @@ class FakeDatabase:
     async def migrations_at_head(self) -> bool:
         return self.at_head
 
+    async def schema_status(self) -> str:
+        return "ok" if self.at_head else "behind"
+
     async def dispose(self) -> None:
         self.disposed = True
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import array
+import asyncio
 import itertools
 import math
 import re
+import sys
 import wave
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from entrypoints.dev_client.audio import (
     wav_to_mulaw,
     write_conversation,
 )
+from entrypoints.dev_client.client import DevCallOptions, DevClientError
+from entrypoints.dev_client.command import dev_call
 from entrypoints.dev_client.playback import SILENCE_FRAME, PlaybackQueue
 from entrypoints.dev_client.stream_messages import TwilioMessages, new_sid
 from entrypoints.dev_client.twiml import parse
@@ -181,3 +185,55 @@ def test_the_clients_messages_read_as_twilios_to_the_servers_codec() -> None:
     assert mark.mark.name == "turn-1"
     assert isinstance(stop, wire.Stop)
     assert stop.stop.call_sid == messages.call_sid
+
+
+def microphone_failure(options: DevCallOptions) -> str:
+    with pytest.raises(DevClientError) as failure:
+        asyncio.run(dev_call(options, wav=None, record=None))
+    return str(failure.value)
+
+
+NOWHERE = DevCallOptions(server_url="http://127.0.0.1:9")
+
+
+def test_without_audio_support_the_microphone_error_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # as when it is not installed
+    assert microphone_failure(NOWHERE) == (
+        "no microphone or speakers: audio support is not installed -> install it with "
+        "`uv sync --extra audio`, or speak a file instead: frontdesk dev-client --wav FILE"
+    )
+
+
+def test_without_portaudio_the_microphone_error_names_the_library_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # sounddevice itself raises OSError on import when it cannot load PortAudio.
+    (tmp_path / "sounddevice.py").write_text("raise OSError('PortAudio library not found')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    message = microphone_failure(NOWHERE)
+    assert message.startswith("no microphone or speakers: the PortAudio library is missing")
+    assert "apt install libportaudio2" in message
+    assert message.endswith("or speak a file instead: frontdesk dev-client --wav FILE")
+
+
+def test_a_microphone_that_cannot_be_opened_is_named_with_what_to_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class NoDevice:
+        """sounddevice on a machine with no default input device."""
+
+        class PortAudioError(Exception):
+            pass
+
+        def RawInputStream(self, **_: object) -> None:
+            raise self.PortAudioError("Error querying device -1")
+
+    monkeypatch.setitem(sys.modules, "sounddevice", NoDevice())
+    assert microphone_failure(NOWHERE) == (
+        "cannot open the default microphone or speakers (Error querying device -1) -> check "
+        "that they are connected and this terminal may use them, or speak a file instead: "
+        "frontdesk dev-client --wav FILE"
+    )

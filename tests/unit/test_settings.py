@@ -15,6 +15,7 @@ from entrypoints.settings import Settings
         ("postgresql://u:p@db/app?sslmode=disable", "postgresql+asyncpg://u:p@db/app?ssl=disable"),
         ("postgresql+asyncpg://u:p@db/app", "postgresql+asyncpg://u:p@db/app"),
         ("sqlite+aiosqlite:////tmp/x.db", "sqlite+aiosqlite:////tmp/x.db"),
+        ("sqlite:////tmp/x.db", "sqlite+aiosqlite:////tmp/x.db"),
     ],
 )
 def test_database_urls_name_the_async_driver(given: str, used: str) -> None:

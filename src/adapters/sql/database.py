@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -107,15 +107,35 @@ class Database:
 
     async def migrations_at_head(self) -> bool:
         """True when the schema is at the newest migration; False if behind or unreachable."""
-        heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
         try:
-            async with self.engine.connect() as connection:
-                current = await connection.run_sync(_current_heads)
+            return await self.schema_status() == "ok"
         except Exception as error:
             if is_connectivity_error(error):
                 return False
             raise
-        return current == heads
+
+    async def schema_status(self) -> SchemaStatus:
+        """Where the schema stands against this code's migrations: `ok` at the newest,
+        `missing` when never migrated, `behind` when an older revision, `ahead` when a
+        revision this code does not know (a newer release migrated it). Connection
+        failures propagate: the caller decides whether an unreachable database is fatal."""
+        scripts = ScriptDirectory.from_config(alembic_config())
+        async with self.engine.connect() as connection:
+            current = await connection.run_sync(_current_heads)
+        return _compare(
+            current, set(scripts.get_heads()), {s.revision for s in scripts.walk_revisions()}
+        )
+
+
+SchemaStatus = Literal["ok", "missing", "behind", "ahead"]
+
+
+def _compare(current: set[str], heads: set[str], known: set[str]) -> SchemaStatus:
+    if not current:
+        return "missing"
+    if current == heads:
+        return "ok"
+    return "behind" if current <= known else "ahead"
 
 
 def _current_heads(connection: Connection) -> set[str]:

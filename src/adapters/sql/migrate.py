@@ -9,7 +9,7 @@ from alembic import command
 from sqlalchemy import Connection
 
 from adapters.sql.alembic_setup import alembic_config
-from adapters.sql.database import Database
+from adapters.sql.database import Database, SchemaStatus
 
 
 def upgrade_to_head(url: str) -> None:
@@ -39,3 +39,18 @@ def _run(operation: object, url: str, revision: str, connection: Connection) -> 
     config.attributes["connection"] = connection
     assert callable(operation)
     operation(config, revision)
+
+
+def schema_status_at(url: str) -> SchemaStatus:
+    """Where the schema of the database at `url` stands (see `Database.schema_status`),
+    over one short-lived connection; with no event loop running. Connection failures
+    propagate (`describe_database_failure` words them)."""
+    return asyncio.run(_schema_status_at(url))
+
+
+async def _schema_status_at(url: str) -> SchemaStatus:
+    database = Database.from_url(url, pool_size=1)
+    try:
+        return await database.schema_status()
+    finally:
+        await database.dispose()

@@ -4,7 +4,3 @@ The client posts the signed voice webhook, opens the media stream with a signed
 handshake, and plays both sides in real time (microphone and speakers, or a WAV
 file), printing the call's live transcript and tool calls from the events feed.
 """
-
-from entrypoints.dev_client.client import DevCall, DevCallOptions, DevCallResult, DevClientError
-
-__all__ = ["DevCall", "DevCallOptions", "DevCallResult", "DevClientError"]

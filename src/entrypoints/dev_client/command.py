@@ -9,9 +9,15 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from entrypoints.dev_client.audio import UnsupportedWav, wav_to_mulaw, write_conversation
+from entrypoints.dev_client.audio import (
+    MULAW_SILENCE,
+    PHONE_RATE_HZ,
+    UnsupportedWav,
+    wav_to_mulaw,
+    write_conversation,
+)
 from entrypoints.dev_client.client import (
     AudioSource,
     BytesSource,
@@ -24,27 +30,6 @@ from entrypoints.dev_client.client import (
 
 if TYPE_CHECKING:
     from entrypoints.settings import Settings
-
-
-def add_dev_client_parser(commands: Any) -> None:
-    parser = commands.add_parser(
-        "dev-client",
-        help="call your own server as Twilio would (microphone and speakers, or a WAV file)",
-        description="Ring the server's voice webhook and talk over the media stream exactly "
-        "as Twilio does (signed when TWILIO_AUTH_TOKEN is set). Ctrl-C hangs up.",
-    )
-    parser.add_argument("--url", help="where the server listens (default: http://127.0.0.1:PORT)")
-    parser.add_argument(
-        "--wav", type=Path, help="speak this WAV file (any rate/channels), then silence"
-    )
-    parser.add_argument(
-        "--record", type=Path, help="write the conversation here (WAV: caller left, agent right)"
-    )
-    parser.add_argument("--from", dest="from_number", default="+14155550123", help="caller id")
-    parser.add_argument("--to", dest="to_number", default="+15555550100", help="number dialled")
-    parser.add_argument(
-        "--api-key", help="for the live transcript (default: the first FRONTDESK_API_KEYS key)"
-    )
 
 
 def run_dev_client(args: argparse.Namespace, settings: Settings) -> int:
@@ -114,7 +99,30 @@ async def dev_call(
         if devices is not None:
             devices.close()
         if record is not None:
-            write_conversation(
-                record, bytes(call.result.caller_audio), bytes(call.result.agent_audio)
-            )
-            print(f"-- recorded the conversation to {record}", file=out, flush=True)
+            save_recording(record, call.result, out)
+
+
+def save_recording(path: Path, result: DevCallResult, out: TextIO) -> None:
+    """Write the call to `path` and say what it holds. A call that carried no audio
+    (refused, or ended before the stream opened) writes nothing rather than an empty
+    file; one where the agent stayed silent is written, with where to look."""
+    caller, agent = bytes(result.caller_audio), bytes(result.agent_audio)
+    if not caller and not agent:
+        print(
+            f"-- nothing recorded: the call ended before any audio flowed, so {path} was "
+            "not written -> see the error above and the server's log",
+            file=out,
+            flush=True,
+        )
+        return
+    write_conversation(path, caller, agent)
+    seconds = len(caller) / PHONE_RATE_HZ
+    if not agent.strip(bytes([MULAW_SILENCE])):
+        print(
+            f"-- recorded {seconds:.1f} s to {path}, but the agent never spoke -> see the "
+            "server's log (without DEEPGRAM_API_KEY, calls go straight to the front desk)",
+            file=out,
+            flush=True,
+        )
+        return
+    print(f"-- recorded the conversation ({seconds:.1f} s) to {path}", file=out, flush=True)

@@ -19,16 +19,25 @@ MAX_FRAMES = 10
 
 
 class AudioDevicesMissing(RuntimeError):
-    pass
+    """No microphone or speakers to use; the message says why and what to do instead."""
+
+
+WAV_INSTEAD = "or speak a file instead: frontdesk dev-client --wav FILE"
 
 
 def _sounddevice() -> Any:
     try:
         return importlib.import_module("sounddevice")
-    except (ImportError, OSError) as error:  # OSError: PortAudio itself is missing
+    except ImportError:
         raise AudioDevicesMissing(
-            f"microphone and speakers need sounddevice ({error}); "
-            "install with: uv sync --extra audio, or pass --wav FILE"
+            "no microphone or speakers: audio support is not installed -> "
+            f"install it with `uv sync --extra audio`, {WAV_INSTEAD}"
+        ) from None
+    except OSError:  # sounddevice is there, the PortAudio library it loads is not
+        raise AudioDevicesMissing(
+            "no microphone or speakers: the PortAudio library is missing -> install it "
+            f"(Debian/Ubuntu: apt install libportaudio2; macOS: brew install portaudio), "
+            f"{WAV_INSTEAD}"
         ) from None
 
 
@@ -45,8 +54,14 @@ class Devices:
             "dtype": "int16",
             "blocksize": FRAME_BYTES,
         }
-        self._input = sd.RawInputStream(callback=self._on_input, **options)
-        self._output = sd.RawOutputStream(callback=self._on_output, **options)
+        try:
+            self._input = sd.RawInputStream(callback=self._on_input, **options)
+            self._output = sd.RawOutputStream(callback=self._on_output, **options)
+        except Exception as error:  # sounddevice.PortAudioError, or a device's ValueError
+            raise AudioDevicesMissing(
+                f"cannot open the default microphone or speakers ({error}) -> check that "
+                f"they are connected and this terminal may use them, {WAV_INSTEAD}"
+            ) from None
 
     def start(self) -> None:
         self._input.start()

@@ -1,0 +1,137 @@
+"""The `serve`, `migrate` and `check-practice` commands. Each imports its libraries when
+it runs: SQLAlchemy, Litestar and uvicorn take seconds to load, the practice file not."""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from entrypoints.failures import OperatorError
+from entrypoints.settings import Settings
+
+log = logging.getLogger("frontdesk")
+
+MAX_WS_MESSAGE_BYTES = 64 * 1024
+"""Twilio's media messages are a few KiB; anything far larger is refused by the server."""
+
+MIGRATE = "run `frontdesk migrate` (with the same DATABASE_URL), then start again"
+
+
+def serve(settings: Settings) -> int:
+    """Run the server until SIGTERM (drained) or Ctrl-C. Refuses to start, before
+    binding the port, on a broken practice file or a database whose schema is not this
+    version's; an unreachable database only warns (the webhook must answer even then)."""
+    import uvicorn
+    from dependency_injector import providers
+
+    from adapters.sql import upgrade_to_head
+    from entrypoints.container import Container
+    from entrypoints.http.app import create_app
+    from entrypoints.server import DrainingServer
+
+    container = Container()
+    container.settings.override(providers.Object(settings))
+    container.practice()  # fail now, naming the key, rather than on the first request
+    container.voice_agent()  # and the agent provider's own section of the practice file
+    url = settings.resolved_database_url()
+    if settings.embedded_database:
+        log.info(
+            "no DATABASE_URL: using the embedded SQLite file under %s", settings.frontdesk_data_dir
+        )
+        upgrade_to_head(url)
+    else:
+        require_current_schema(url)
+    if not settings.twilio_auth_tokens:
+        log.warning(
+            "TWILIO_AUTH_TOKEN is not set: Twilio requests are refused%s",
+            " except unsigned ones from loopback (--dev)" if settings.dev else "",
+        )
+    config = uvicorn.Config(
+        create_app(container),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # keep our logging configuration
+        proxy_headers=True,
+        ws_max_size=MAX_WS_MESSAGE_BYTES,
+    )
+    server = DrainingServer(
+        config, capacity=container.call_capacity(), drain_timeout_s=settings.drain_timeout_s
+    )
+    _freeze_startup_objects()
+    server.run()
+    return 0
+
+
+def require_current_schema(url: str) -> None:
+    """Raise `OperatorError` unless the schema at `url` is this version's. A database
+    that cannot be reached is logged and let through: `/readyz` reports it until it
+    comes back, and calls are still answered (put through to the front desk)."""
+    from adapters.sql import describe_database_failure, schema_status_at
+
+    try:
+        status = schema_status_at(url)
+    except Exception as error:
+        described = describe_database_failure(error, url)
+        if described is None:
+            raise
+        log.warning("database: %s; starting anyway, /readyz reports not ready", described)
+        return
+    if status == "missing":
+        raise OperatorError("DATABASE_URL", "the database has no schema yet", MIGRATE)
+    if status == "behind":
+        raise OperatorError("DATABASE_URL", "the database schema is older than this code", MIGRATE)
+    if status == "ahead":
+        raise OperatorError(
+            "DATABASE_URL",
+            "the database schema is newer than this code (a newer release migrated it)",
+            "run the newer release against this database",
+        )
+
+
+def _freeze_startup_objects() -> None:
+    """Move everything start-up made (modules, classes, the app: ~130k objects) out of
+    the garbage collector's reach. They live as long as the process, and a full
+    collection that scans them stalls the event loop, and so every call's audio, for
+    tens to hundreds of milliseconds on this class of machine."""
+    gc.collect()
+    gc.freeze()
+
+
+def migrate(settings: Settings) -> int:
+    from adapters.sql import upgrade_to_head
+
+    url = settings.resolved_database_url()
+    with database_failures_named(url):
+        upgrade_to_head(url)
+    print("database is at the latest migration")
+    return 0
+
+
+@contextmanager
+def database_failures_named(url: str) -> Iterator[None]:
+    """Turn a failure to reach the database into an `OperatorError` on DATABASE_URL."""
+    from adapters.sql import describe_database_failure
+
+    try:
+        yield
+    except Exception as error:
+        described = describe_database_failure(error, url)
+        if described is None:
+            raise
+        raise OperatorError(
+            "DATABASE_URL", described, "check the URL and the database server"
+        ) from error
+
+
+def check_practice(settings: Settings) -> int:
+    from adapters.practice_file import load_practice
+
+    practice = load_practice(settings.practice_file, settings.default_region)
+    print(
+        f"{practice.name}: {len(practice.providers)} providers, "
+        f"{len(practice.services)} services, time zone {practice.time_zone.key}"
+    )
+    return 0
