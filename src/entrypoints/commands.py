@@ -23,13 +23,12 @@ def serve(settings: Settings) -> int:
     """Run the server until SIGTERM (drained) or Ctrl-C. Refuses to start, before
     binding the port, on a broken practice file or a database whose schema is not this
     version's; an unreachable database only warns (the webhook must answer even then)."""
-    import uvicorn
     from dependency_injector import providers
 
     from adapters.sql import upgrade_to_head
     from entrypoints.container import Container
     from entrypoints.http.app import create_app
-    from entrypoints.server import DrainingServer
+    from entrypoints.server import DrainingServer, uvicorn_config
 
     container = Container()
     container.settings.override(providers.Object(settings))
@@ -48,7 +47,7 @@ def serve(settings: Settings) -> int:
             "TWILIO_AUTH_TOKEN is not set: Twilio requests are refused%s",
             " except unsigned ones from loopback (--dev)" if settings.dev else "",
         )
-    config = uvicorn.Config(
+    config = uvicorn_config(
         create_app(container),
         host=settings.host,
         port=settings.port,

@@ -64,8 +64,8 @@ def test_the_performance_page_is_a_reference_with_a_command_for_every_figure() -
 
 
 def test_troubleshooting_quotes_the_log_line_a_missing_deepgram_key_really_gives() -> None:
-    quoted = "DEEPGRAM_API_KEY is not set: the call is turned away"
+    quoted = "no voice agent is configured: the call is turned away"
     page = " ".join((ROOT / "docs" / "troubleshooting.md").read_text().split())
     assert quoted in page
-    assert quoted in (ROOT / "src/entrypoints/http/twilio.py").read_text()
+    assert quoted in (ROOT / "src/entrypoints/http/telephony.py").read_text()
     assert "says so at start-up" not in page
