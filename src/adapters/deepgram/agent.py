@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import AsyncIterator
 from typing import Final
 
@@ -23,6 +22,7 @@ from adapters.deepgram import messages as m
 from adapters.deepgram.options import DeepgramOptions
 from adapters.deepgram.settings import render_settings
 from adapters.deepgram.socket import AgentSocket
+from application.audio_buffer import AudioBacklog
 from application.ports.voice import (
     AgentAudio,
     AgentAudioDone,
@@ -149,10 +149,7 @@ class DeepgramAgentConnection:
         self._ws = ws
         self.request_id = request_id
         self._keepalive_interval_s = keepalive_interval_s
-        self._buffer_limit_bytes = audio_buffer_limit_bytes
-        self._buffer: deque[bytes] = deque()
-        self._buffered_bytes = 0
-        self.dropped_audio_bytes = 0
+        self._backlog = AudioBacklog(audio_buffer_limit_bytes)
         self._ready = False  # True once the buffer is flushed: audio goes straight out
         self._stopped = False  # close() called, or the failure reported
         self._closing = False
@@ -174,12 +171,12 @@ class DeepgramAgentConnection:
             return
         if self._stopped:
             return
-        self._buffer.append(audio)
-        self._buffered_bytes += len(audio)
-        while self._buffered_bytes > self._buffer_limit_bytes:
-            dropped = self._buffer.popleft()
-            self._buffered_bytes -= len(dropped)
-            self.dropped_audio_bytes += len(dropped)
+        self._backlog.append(audio)
+
+    @property
+    def dropped_audio_bytes(self) -> int:
+        """Audio lost before `SettingsApplied` because the backlog was full."""
+        return self._backlog.dropped_bytes
 
     async def send_tool_result(self, call_id: str, name: str, content: str) -> None:
         self._send_control(m.FunctionCallResponse(id=call_id, name=name, content=content))
@@ -192,9 +189,8 @@ class DeepgramAgentConnection:
             self._ws.send_text(m.encode(message))
 
     def _flush_buffer(self) -> None:
-        while self._buffer:
-            self._ws.send_binary(self._buffer.popleft())
-        self._buffered_bytes = 0
+        while self._backlog:
+            self._ws.send_binary(self._backlog.pop())
         self._ready = True
         if self.dropped_audio_bytes:
             logger.warning(

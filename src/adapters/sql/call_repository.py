@@ -6,10 +6,11 @@ from collections.abc import Collection, Mapping
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.sql.errors import translated_errors
+from adapters.sql.paging import fetch_page
 from adapters.sql.repositories import PendingWrites
 from adapters.sql.tables import TOOL_NAME_LENGTH, call_tool_invocations, call_turns, calls
 from application.ports import CallQuery, Page
@@ -183,16 +184,13 @@ class SqlAlchemyCallRepository:
             conditions.append(calls.c.started_at >= query.started_from)
         if query.started_before is not None:
             conditions.append(calls.c.started_at < query.started_before)
-        count = select(func.count()).select_from(calls).where(*conditions)
-        page = (
-            select(calls)
-            .where(*conditions)
-            .order_by(calls.c.started_at.desc(), calls.c.id)
-            .limit(query.limit)
-            .offset(query.offset)
-        )
         await self._writes.flush()
-        async with translated_errors():
-            total = (await self._session.execute(count)).scalar_one()
-            rows = (await self._session.execute(page)).all()
-        return Page(items=[_call(row) for row in rows], total=total)
+        return await fetch_page(
+            self._session,
+            calls,
+            conditions,
+            (calls.c.started_at.desc(), calls.c.id),
+            limit=query.limit,
+            offset=query.offset,
+            to_domain=_call,
+        )

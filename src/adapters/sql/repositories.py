@@ -11,6 +11,7 @@ from sqlalchemy import Executable, Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.sql.errors import translated_errors
+from adapters.sql.paging import fetch_page
 from adapters.sql.tables import appointments, idempotency_keys
 from application.ports import AppointmentQuery, IdempotencyRecord, Page
 from domain.scheduling import (
@@ -155,19 +156,16 @@ class SqlAlchemyAppointmentRepository:
             conditions.append(appointments.c.starts_at >= query.starts_from)
         if query.starts_before is not None:
             conditions.append(appointments.c.starts_at < query.starts_before)
-        count = select(func.count()).select_from(appointments).where(*conditions)
-        page = (
-            select(appointments)
-            .where(*conditions)
-            .order_by(appointments.c.starts_at, appointments.c.id)
-            .limit(query.limit)
-            .offset(query.offset)
-        )
         await self._writes.flush()
-        async with translated_errors():
-            total = (await self._session.execute(count)).scalar_one()
-            rows = (await self._session.execute(page)).all()
-        return Page(items=[_appointment(row) for row in rows], total=total)
+        return await fetch_page(
+            self._session,
+            appointments,
+            conditions,
+            (appointments.c.starts_at, appointments.c.id),
+            limit=query.limit,
+            offset=query.offset,
+            to_domain=_appointment,
+        )
 
     async def booked_during_calls(self, call_refs: Sequence[str]) -> dict[str, list[Appointment]]:
         ids = [UUID(ref) for ref in call_refs if _is_uuid(ref)]

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from application.audio_buffer import AudioBacklog
 from application.calls.events import AgentReconnected
 from application.ports import (
     AgentAudio,
@@ -81,9 +81,7 @@ class AgentLink:
         self._limits = limits
         self._live = True  # False while recovering: caller audio goes to the buffer
         self._closed = False
-        self._buffer: deque[bytes] = deque()
-        self._buffered_bytes = 0
-        self.dropped_audio_bytes = 0
+        self._backlog = AudioBacklog(limits.buffer_bytes)
         self._open_calls: set[str] = set()
         """Ids of the tool calls the current connection asked for and awaits."""
         self._silence_deadline: float | None = None
@@ -97,12 +95,12 @@ class AgentLink:
             return
         if self._closed:
             return
-        self._buffer.append(audio)
-        self._buffered_bytes += len(audio)
-        while self._buffered_bytes > self._limits.buffer_bytes:
-            dropped = self._buffer.popleft()
-            self._buffered_bytes -= len(dropped)
-            self.dropped_audio_bytes += len(dropped)
+        self._backlog.append(audio)
+
+    @property
+    def dropped_audio_bytes(self) -> int:
+        """Caller audio lost while the agent was being reconnected (the backlog was full)."""
+        return self._backlog.dropped_bytes
 
     async def send_tool_result(self, call_id: str, name: str, content: str) -> None:
         request = self._requested.pop(call_id, None)
@@ -222,10 +220,8 @@ class AgentLink:
     async def _flush(self) -> None:
         # Frames the caller pump adds while we await go out too: the link turns live
         # only once the buffer is empty, so no frame overtakes an older one.
-        while self._buffer:
-            frame = self._buffer.popleft()
-            self._buffered_bytes -= len(frame)
-            await self._connection.send_audio(frame)
+        while self._backlog:
+            await self._connection.send_audio(self._backlog.pop())
         self._live = not self._closed
 
     @staticmethod
