@@ -28,12 +28,12 @@ from application.calls.admission import (
 )
 from application.calls.agent_link import RecoveryLimits
 from application.calls.answer import AnswerCall
+from application.calls.limits import SessionLimits
 from application.calls.records import (
     CarrierReferencesHandler,
     GetCallHandler,
     ListCallsHandler,
 )
-from application.calls.session import SessionLimits
 from application.calls.touched_appointments import TouchedAppointmentsHandler
 from application.notifications import ConfirmationTexts, TextDispatcher
 from application.ports import VoiceAgent

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from application.calls.session import SessionLimits
+from application.calls.limits import SessionLimits
 from application.receptionist.tools import CallContext, ReceptionistTools, ToolOutcome
 from domain.calls import Call, CallStatus
 from tests.support.practice import NOW

@@ -20,7 +20,7 @@ from application.calls.admission import (
     token_digest,
 )
 from application.calls.answer import AnswerCall
-from application.calls.session import SessionLimits
+from application.calls.limits import SessionLimits
 from application.errors import StorageUnavailable
 from application.ports import AgentAudio, HistoryItem, Transcript
 from application.receptionist.tools import CallContext

@@ -14,7 +14,8 @@ import pytest
 
 from application.calls.agent_link import History, Reconnect, RecoveryLimits
 from application.calls.events import AgentReconnected, CallEvent
-from application.calls.session import CallSession, SessionLimits
+from application.calls.limits import SessionLimits
+from application.calls.session import CallSession
 from application.errors import StorageUnavailable
 from application.ports import (
     TELEPHONE_AUDIO,

@@ -9,8 +9,9 @@ from dataclasses import dataclass, replace
 from application.calls.admission import OpenStreamHandler
 from application.calls.agent_link import History, Reconnect
 from application.calls.events import CallEnded, CallObserver
+from application.calls.limits import SessionLimits
 from application.calls.outcome import outcome_for
-from application.calls.session import CallSession, SessionLimits
+from application.calls.session import CallSession
 from application.errors import StorageUnavailable
 from application.ports import (
     AgentConnection,

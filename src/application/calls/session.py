@@ -11,11 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from dataclasses import dataclass, field
-from typing import Protocol
 
-from application.calls.agent_link import AgentLink, Reconnect, RecoveryLimits
+from application.calls.agent_link import AgentLink, Reconnect
 from application.calls.events import (
     AgentReconnected,
     BargedIn,
@@ -27,7 +24,10 @@ from application.calls.events import (
     TranscriptHeard,
 )
 from application.calls.final_record import FinalRecord
+from application.calls.limits import SessionLimits
 from application.calls.outcome import outcome_for
+from application.calls.playback import Playback
+from application.calls.tool_calls import ToolRunner, run_tool
 from application.ports import (
     AgentAudio,
     AgentAudioDone,
@@ -46,7 +46,7 @@ from application.ports import (
     UnitOfWorkFactory,
     UserStartedSpeaking,
 )
-from application.receptionist.tools import CallContext, ToolOutcome
+from application.receptionist.tools import CallContext
 from domain.calls import Call, EndReason, NextStep, Speaker, ToolInvocation, Turn
 
 log = logging.getLogger(__name__)
@@ -55,38 +55,6 @@ _END_REASON_FOR_STEP = {
     NextStep.HANG_UP: EndReason.AGENT_ENDED,
     NextStep.TRANSFER: EndReason.TRANSFERRED,
 }
-
-
-class ToolRunner(Protocol):
-    """What the session needs of the tools: `ReceptionistTools` in production."""
-
-    async def invoke(self, name: str, arguments: str, context: CallContext) -> ToolOutcome: ...
-
-
-_TOOL_FAILED = (
-    '{"ok":false,"error":"internal_error","message":"Something went wrong on our side.",'
-    '"next":"Apologise and offer to transfer the caller, or to try again."}'
-)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SessionLimits:
-    goodbye_timeout_s: float = 8.0
-    """Longest wait for the goodbye to play before a hang-up or transfer happens anyway."""
-    goodbye_grace_s: float = 2.0
-    """When everything the agent said has played by the time it asks to hang up or
-    transfer (its goodbye came first), how long it has to start saying something more
-    before the call ends without waiting for another turn."""
-    tool_timeout_s: float = 10.0
-    tool_drain_timeout_s: float = 3.0
-    """On hang-up, how long running tools may take to finish (commit or roll back)."""
-    max_call_s: float = 30 * 60
-    agent_recovery: RecoveryLimits = field(default_factory=RecoveryLimits)
-    """How a voice agent connection that fails mid-call is re-opened (see `AgentLink`)."""
-    record_retry_s: float = 300.0
-    """How long a final call record the database refused (an outage) is retried."""
-    record_retry_backoff_s: float = 0.5
-    """The first pause between those retries (see `FinalRecord`)."""
 
 
 class CallSession:
@@ -129,13 +97,7 @@ class CallSession:
         self._end_reason: EndReason | None = None
         self._tool_tasks: set[asyncio.Task[None]] = set()
         self._finisher: asyncio.Task[None] | None = None
-        self._pending_turns: set[int] = set()
-        self._audio_unfinished = False
-        """Audio of the current turn has gone to the leg, and its end not yet."""
-        self._turns_started = 0
-        self._turns_done = 0
-        self._turns_played = 0
-        self._played = asyncio.Event()
+        self._playback = Playback()
         self._ended = asyncio.Event()
         """Set by `_end`: wakes `run` whichever task decided the call is over."""
 
@@ -189,7 +151,7 @@ class CallSession:
                     self.stats.frames_in += 1
                     await self._agent.send_audio(payload)
                 case TurnPlayed(turn):
-                    self._on_turn_played(turn)
+                    self._playback.turn_played(turn)
                 case CallerDtmf(digit):
                     log.debug("caller pressed %s", digit)
                 case CallerHungUp():
@@ -201,9 +163,7 @@ class CallSession:
             match event:
                 case AgentAudio(payload):
                     self.stats.frames_out += 1
-                    if not self._audio_unfinished:
-                        self._audio_unfinished = True
-                        self._turns_started += 1
+                    self._playback.audio_sent()
                     await self._leg.play(payload)
                 case UserStartedSpeaking():
                     await self._leg.interrupt()
@@ -217,13 +177,13 @@ class CallSession:
                 case AgentAudioDone():
                     await self._finish_turn()
                 case AgentStartedSpeaking(latency_s):
-                    self._turns_started += 1  # its audio may take a while yet
+                    self._playback.speaking_announced()
                     if latency_s is not None:
                         self.stats.agent_latencies_s.append(latency_s)
                 case AgentReconnected():
                     self.stats.agent_reconnects += 1
                     self._observer.publish(self._key, event)
-                    if self._audio_unfinished:  # the cut-off turn's AgentAudioDone never comes
+                    if self._playback.turn_open:  # the cut-off turn's AgentAudioDone never comes
                         await self._finish_turn()
                 case AgentFailed(reason):
                     log.warning("voice agent failed: %s", reason)
@@ -234,21 +194,10 @@ class CallSession:
     # --- playback tracking -----------------------------------------------------
 
     async def _finish_turn(self) -> None:
-        self._turns_done += 1
-        self._pending_turns.add(self._turns_done)
-        self._audio_unfinished = False
-        await self._leg.finish_turn(self._turns_done)
-
-    def _on_turn_played(self, turn: int) -> None:
-        if turn in self._pending_turns:
-            self._pending_turns.discard(turn)
-            self._turns_played = max(self._turns_played, turn)
-            self._played.set()
+        await self._leg.finish_turn(self._playback.finish_turn())
 
     def _on_barge_in(self) -> None:
-        audible = self._audio_unfinished or bool(self._pending_turns)
-        self._audio_unfinished = False
-        if audible:
+        if self._playback.barge_in():
             self.stats.barge_ins += 1
             self._call.mark_last_agent_turn_interrupted()
             self._observer.publish(self._key, BargedIn())
@@ -262,23 +211,9 @@ class CallSession:
         task.add_done_callback(self._tool_tasks.discard)
 
     async def _run_tool(self, request: ToolCallRequested) -> None:
-        started = time.perf_counter()
-        try:
-            outcome = await asyncio.wait_for(
-                self._tools.invoke(request.name, request.arguments, self._context),
-                timeout=self._limits.tool_timeout_s,
-            )
-        except TimeoutError:
-            outcome = ToolOutcome(
-                '{"ok":false,"error":"timeout","message":"The system is slow right now.",'
-                '"next":"Apologise and offer to transfer the caller."}',
-                "timeout",
-            )
-        except Exception:
-            # A bug in a tool must not leave the model waiting for a result forever.
-            log.exception("tool %s failed", request.name)
-            outcome = ToolOutcome(_TOOL_FAILED, "internal_error")
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        outcome, elapsed_ms = await run_tool(
+            self._tools, request, self._context, timeout_s=self._limits.tool_timeout_s
+        )
         self._call.record_tool(
             ToolInvocation(
                 request.name,
@@ -306,26 +241,24 @@ class CallSession:
         A goodbye said before the request (everything played, and no new turn within
         `goodbye_grace_s`) ends the call then, rather than after `goodbye_timeout_s`."""
         loop = asyncio.get_running_loop()
-        target = self._turns_done + 1
-        started = self._turns_started
+        playback = self._playback
+        target = playback.turns_done + 1
+        started = playback.turns_started
         grace_ends = loop.time() + self._limits.goodbye_grace_s
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self._limits.goodbye_timeout_s):
-                while self._turns_played < target:
-                    nothing_new = self._turns_started == started
+                while playback.turns_played < target:
+                    nothing_new = playback.turns_started == started
                     grace_left = grace_ends - loop.time()
-                    if nothing_new and grace_left <= 0 and self._all_played():
+                    if nothing_new and grace_left <= 0 and playback.all_played():
                         break
-                    self._played.clear()
+                    playback.played.clear()
                     if nothing_new and grace_left > 0:
                         with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._played.wait(), grace_left)
+                            await asyncio.wait_for(playback.played.wait(), grace_left)
                     else:
-                        await self._played.wait()
+                        await playback.played.wait()
         self._end(_END_REASON_FOR_STEP[step])
-
-    def _all_played(self) -> bool:
-        return not self._audio_unfinished and not self._pending_turns
 
     # --- ending ----------------------------------------------------------------
 
