@@ -38,7 +38,7 @@ from application.ports import (
     CallerAudio,
     CallerDtmf,
     CallerHungUp,
-    PlaybackMarked,
+    TurnPlayed,
 )
 
 FRAME = b"\xff" * 160
@@ -123,9 +123,6 @@ class DroppingConnection:
     async def send_tool_result(self, call_id: str, name: str, content: str) -> None:
         pass
 
-    async def inject_message(self, text: str) -> None:
-        pass
-
     async def close(self) -> None:
         pass
 
@@ -152,7 +149,7 @@ async def caller_path(messages: int) -> float:
             case CallerAudio(payload):
                 frames_in += 1
                 await link.send_audio(payload)
-            case PlaybackMarked() | CallerDtmf():
+            case TurnPlayed() | CallerDtmf():
                 pass
             case CallerHungUp():
                 break
