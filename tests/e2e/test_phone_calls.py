@@ -438,8 +438,11 @@ async def test_without_a_deepgram_key_the_webhook_apologises_and_dials_the_front
     database_url: str,
 ) -> None:
     async with phone_line(database_url, deepgram_key=None) as line:
-        _, reply = await line.ring()
+        call, reply = await line.ring()
         assert reply.verbs == ("Say", "Dial")
         assert reply.dial_number == FRONT_DESK
         assert any("Sorry" in say for say in reply.says)
         assert not line.emulator.sessions
+        record = await line.call_record(call.call_sid)  # turned away, and on record
+        assert record["call"]["end_reason"] == "agent_not_configured"
+        assert record["turns"] == []

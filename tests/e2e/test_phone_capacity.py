@@ -30,7 +30,8 @@ async def test_a_call_over_the_limit_hears_busy_and_goes_to_the_front_desk(
         first = await line.dial_in(new_call(from_number="+14155550123"))
         await first.wait_for_audio(800)
 
-        _, busy = await line.ring(new_call(from_number="+14155550124"))
+        turned_away = new_call(from_number="+14155550124")
+        _, busy = await line.ring(turned_away)
         assert busy.stream_url is None
         assert busy.dial_number == FRONT_DESK
         assert any("busy" in said for said in busy.says)
@@ -41,3 +42,9 @@ async def test_a_call_over_the_limit_hears_busy_and_goes_to_the_front_desk(
         assert admitted.stream_url is not None
         metrics = (await line.api.get("/metrics")).text
         assert 'frontdesk_calls_turned_away_total{reason="at_capacity"} 1.0' in metrics
+
+        listed = await line.api.get("/api/v1/calls", params={"from_number": "+14155550124"})
+        (record,) = listed.json()["items"]
+        assert record["carrier_call_id"] == turned_away.call_sid
+        assert (record["status"], record["end_reason"]) == ("ended", "at_capacity")
+        assert record["next_step"] == "transfer"

@@ -17,6 +17,7 @@ from application.calls.admission import (
     NextStepHandler,
     OpenStreamHandler,
     RecordCallStatusHandler,
+    TurnAwayCallHandler,
     token_digest,
 )
 from application.calls.answer import AnswerCall
@@ -344,3 +345,19 @@ async def test_an_agent_that_fails_mid_call_is_reopened_with_the_same_brief_and_
     assert call.end_reason is EndReason.CALLER_HUNG_UP
     assert first.closed
     assert second.closed
+
+
+async def test_a_turned_away_call_is_recorded_ended_once_with_its_reason(
+    store: InMemoryStore,
+) -> None:
+    turn_away = TurnAwayCallHandler(fake_unit_of_work_factory(store), FixedClock(NOW))
+    await turn_away(INCOMING, EndReason.AT_CAPACITY, NextStep.TRANSFER)
+    await turn_away(INCOMING, EndReason.DRAINING, NextStep.HANG_UP)  # the carrier retried
+    record = stored(store)
+    assert (record.status, record.end_reason, record.next_step) == (
+        CallStatus.ENDED,
+        EndReason.AT_CAPACITY,
+        NextStep.TRANSFER,
+    )
+    assert record.stream_token_digest is None
+    assert (record.started_at, record.ended_at) == (NOW, NOW)
