@@ -96,3 +96,35 @@ def test_a_file_that_is_not_toml_is_reported(tmp_path: Path) -> None:
 def test_a_missing_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(PracticeFileError, match="cannot read"):
         load_practice(tmp_path / "nope.toml")
+
+
+def test_the_receptionist_section_is_neutral_and_keeps_provider_tables_as_they_are(
+    tmp_path: Path,
+) -> None:
+    section = (
+        '\n[receptionist]\ngreeting = "Hi from {practice}"\nvoice = "aura-2-orion-en"\n'
+        'language = "es"\n\n[receptionist.deepgram]\nthink_model = "gpt-4o"\n'
+    )
+    practice = load_practice(write(tmp_path, SAMPLE + section))
+    receptionist = practice.receptionist
+    assert (receptionist.greeting, receptionist.voice, receptionist.language) == (
+        "Hi from {practice}",
+        "aura-2-orion-en",
+        "es",
+    )
+    assert receptionist.provider_options == {"deepgram": {"think_model": "gpt-4o"}}
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ('\n[receptionist]\ngreting = "Hi"\n', "receptionist.greting"),
+        ('\n[receptionist]\nlanguage = "English!"\n', "receptionist.language"),
+        ('\n[receptionist]\nlisten_model = "nova-3"\n', "receptionist.listen_model"),
+    ],
+)
+def test_an_unknown_or_bad_receptionist_key_is_refused_naming_it(
+    tmp_path: Path, section: str, message: str
+) -> None:
+    with pytest.raises(PracticeFileError, match=message.replace(".", r"\.")):
+        load_practice(write(tmp_path, SAMPLE + section))
