@@ -15,6 +15,7 @@ from adapters.httpx_webhooks import HttpxWebhookSender
 from adapters.practice_file import PracticeFileError, load_practice
 from adapters.sql import Database, SqlAlchemyUnitOfWork
 from adapters.sql.delivery_queue import SqlAlchemyDeliveryQueue
+from adapters.sql.event_relay import PostgresEventRelay, asyncpg_dsn
 from adapters.sql.text_queue import SqlAlchemyTextQueue
 from adapters.sql.webhook_subscriptions import SqlAlchemyWebhookSubscriptions
 from adapters.system_clock import SystemClock
@@ -67,6 +68,7 @@ from domain.staff import LoginThrottle
 from domain.webhooks import RetrySchedule
 from entrypoints.http.call_event_broker import CallEventBroker
 from entrypoints.http.capacity import CallCapacity
+from entrypoints.http.relayed_feed import RelayedFeed, into_broker
 from entrypoints.observability.call_summary import CallSummaryLog
 from entrypoints.observability.fan_out import FanOut
 from entrypoints.observability.metrics import CallMetrics
@@ -104,6 +106,23 @@ def _voice_agent(settings: Settings, practice: Practice) -> VoiceAgent:
         options=options,
         connect_timeout_s=settings.deepgram_connect_timeout_s,
     )
+
+
+def _event_relay(settings: Settings, broker: CallEventBroker) -> PostgresEventRelay | None:
+    if settings.embedded_database:
+        return None
+    return PostgresEventRelay(asyncpg_dsn(settings.resolved_database_url()), into_broker(broker))
+
+
+def _call_observer(
+    broker: CallEventBroker,
+    metrics: CallMetrics,
+    summary: CallSummaryLog,
+    relay: PostgresEventRelay | None,
+) -> FanOut:
+    if relay is None:
+        return FanOut(broker, metrics, summary)
+    return FanOut(broker, metrics, summary, RelayedFeed(relay))
 
 
 def _agent_configured(settings: Settings) -> bool:
@@ -266,8 +285,17 @@ class Container(containers.DeclarativeContainer):
         CallCapacity, max_calls=settings.provided.max_concurrent_calls
     )
     call_summary = providers.Singleton(CallSummaryLog)
-    call_observer = providers.Singleton(FanOut, call_events, metrics, call_summary)
-    """Live call events for `WS /api/v1/calls/{sid}/events`, this process's calls only."""
+    event_relay = providers.Singleton(_event_relay, settings=settings, broker=call_events)
+    """None on the embedded database (one process); on Postgres, LISTEN/NOTIFY."""
+    call_observer = providers.Singleton(
+        _call_observer,
+        broker=call_events,
+        metrics=metrics,
+        summary=call_summary,
+        relay=event_relay,
+    )
+    """Each call event to the live feed (this process's subscribers, and the other
+    processes' through the relay), the metrics and the call summary log."""
     tools = providers.Singleton(
         ReceptionistTools,
         practice=practice,

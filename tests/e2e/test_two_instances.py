@@ -21,9 +21,11 @@ import httpx
 import pytest
 from tests.e2e.phone_fixtures import DEEPGRAM_KEY, TWILIO_TOKEN
 from tests.e2e.server_process import ServerProcess, server_process
+from tests.support.api_server import API_KEY
 from tests.support.deepgram_emulator import (
     CallFunction,
     DeepgramEmulator,
+    ExpectAudio,
     Say,
     Script,
     WaitForClose,
@@ -37,6 +39,7 @@ from tests.support.twilio_simulator import (
     parse_twiml,
     post_signed,
 )
+from websockets.asyncio.client import connect
 
 PUBLIC = "https://frontdesk.example.com"
 """The one name Twilio and API clients know; the balancer (the test) picks the process."""
@@ -218,3 +221,46 @@ def assert_call_logs(text: str, calls: list[CallIdentity]) -> None:
         assert (summary["outcome"], summary["tools"]) == ("agent_ended", 2), summary
     for number in CALLERS:
         assert number[2:] not in text
+
+
+async def until_live_events_relayed(server: ServerProcess) -> None:
+    """Until the instance reports its live events relay listening (in /readyz)."""
+    for _ in range(200):
+        ready = await server.line.api.get("/readyz")
+        if ready.json()["checks"].get("live_events") == "ok":
+            return
+        await asyncio.sleep(0.05)  # polling a probe, not synchronising with the call
+    raise AssertionError(f"live events relay never listening: {ready.text}")
+
+
+async def test_a_calls_live_events_reach_a_subscriber_on_the_other_instance(
+    database_url: str, tmp_path: Path
+) -> None:
+    script: Script = [ExpectAudio(160), Say("Hello from the other side."), WaitForClose()]
+    async with two_servers(database_url, script, tmp_path) as (first, second):
+        await asyncio.gather(until_live_events_relayed(first), until_live_events_relayed(second))
+        call = new_call(from_number=CALLERS[0])
+        sim = stream(first, call, await ring(first, call))
+        try:
+            await sim.connect()  # the call lives on the first instance...
+            record = await second.line.api.get(f"/api/v1/calls/{call.call_sid}")
+            call_id = record.json()["call"]["id"]
+            url = second.line.base_url.replace("http://", "ws://")
+            headers = {"Authorization": f"Bearer {API_KEY}"}
+            async with connect(
+                f"{url}/api/v1/calls/{call_id}/events", additional_headers=headers
+            ) as feed:  # ...and is followed on the second
+                await sim.send_audio(bytes(160))
+                frames: list[dict[str, Any]] = []
+                while (
+                    not frames
+                    or frames[-1]["type"] != "transcript"
+                    or (frames[-1]["text"] != "Hello from the other side.")
+                ):
+                    frames.append(json.loads(await asyncio.wait_for(feed.recv(), 10)))
+                await sim.send_stop()
+                ended = json.loads(await asyncio.wait_for(feed.recv(), 10))
+                assert (ended["type"], ended["reason"]) == ("ended", "caller_hung_up")
+            assert all(f["type"] == "transcript" and f["speaker"] == "agent" for f in frames)
+        finally:
+            await sim.close()

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import json
 
-from application.calls.events import BargedIn, CallEnded, ToolRan, TranscriptHeard
+import pytest
+
+from application.calls.events import (
+    AgentReconnected,
+    BargedIn,
+    CallEnded,
+    CallEvent,
+    ToolRan,
+    TranscriptHeard,
+)
 from domain.calls import EndReason, NextStep, Speaker
 from entrypoints.http.call_event_broker import CallEventBroker
-from entrypoints.http.call_feed import encode_event
+from entrypoints.http.call_feed import decode_event, encode_event, from_feed
+from entrypoints.http.relayed_feed import into_broker
 
 
 async def test_each_subscriber_gets_only_its_calls_events_in_order() -> None:
@@ -68,3 +78,30 @@ async def test_a_subscriber_just_after_a_call_ended_finds_its_end_waiting() -> N
     broker.publish("CA2", CallEnded(EndReason.TRANSFERRED, NextStep.TRANSFER))
     with broker.subscribe("CA1") as forgotten:  # only the most recent end is kept
         assert forgotten.empty()
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        TranscriptHeard(Speaker.CALLER, "hi"),
+        ToolRan("end_call", "{}", "ok", 1.5),
+        BargedIn(),
+        AgentReconnected(2, "socket closed"),
+        CallEnded(EndReason.TRANSFERRED, NextStep.TRANSFER),
+    ],
+)
+def test_an_event_relayed_as_its_feed_frame_comes_back_as_the_same_event(
+    event: CallEvent,
+) -> None:
+    assert from_feed(decode_event(encode_event(event))) == event
+
+
+def test_a_relayed_frame_reaches_local_subscribers_and_a_garbled_one_is_ignored() -> None:
+    broker = CallEventBroker()
+    deliver = into_broker(broker)
+    with broker.subscribe("c1") as queue:
+        deliver("c1", "not json")
+        deliver("c1", '{"type":"ended","reason":"no_such_reason","next_step":"hang_up"}')
+        deliver("c1", encode_event(BargedIn()))
+        assert queue.get_nowait() == BargedIn()
+        assert queue.empty()

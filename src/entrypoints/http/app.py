@@ -152,6 +152,19 @@ def create_app(
         if settings.texts_enabled:
             dispatching.add(asyncio.create_task(container.text_dispatcher().run(), name="texts"))
 
+    relaying: set[asyncio.Task[None]] = set()
+
+    async def start_relay() -> None:
+        relay = container.event_relay()
+        if relay is not None:
+            relaying.add(asyncio.create_task(relay.run(), name="call-events-relay"))
+
+    async def stop_relay() -> None:
+        for task in relaying:
+            task.cancel()
+        await asyncio.gather(*relaying, return_exceptions=True)
+        relaying.clear()
+
     async def stop_dispatcher() -> None:
         for task in dispatching:
             task.cancel()
@@ -196,10 +209,11 @@ def create_app(
         dependencies={
             "database": provide(container.database),
             "capacity": provide(container.call_capacity),
+            "event_relay": provide(container.event_relay),
         },
         exception_handlers=dict(EXCEPTION_HANDLERS),
-        on_startup=[warm_database, start_dispatcher],
-        on_shutdown=[stop_dispatcher, dispose_database],
+        on_startup=[warm_database, start_dispatcher, start_relay],
+        on_shutdown=[stop_relay, stop_dispatcher, dispose_database],
         logging_config=None,  # keep ours: Litestar's default would replace it at start-up
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(

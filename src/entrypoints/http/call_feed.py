@@ -14,7 +14,7 @@ from application.calls.events import (
     ToolRan,
     TranscriptHeard,
 )
-from domain.calls import Call
+from domain.calls import Call, EndReason, NextStep, Speaker
 
 
 class FeedEvent(msgspec.Struct, frozen=True, tag_field="type"):
@@ -75,6 +75,22 @@ def encode_final_state(call: Call) -> str:
 
 def encode_event(event: CallEvent) -> str:
     return _encoder.encode(to_feed(event)).decode()
+
+
+def from_feed(event: AnyFeedEvent) -> CallEvent:
+    """The application's event a feed frame stands for (`ValueError` for an unknown
+    reason or step)."""
+    match event:
+        case TranscriptOut(speaker, text):
+            return TranscriptHeard(Speaker(speaker), text)
+        case ToolOut(name, arguments, outcome, duration_ms):
+            return ToolRan(name, arguments, outcome, duration_ms)
+        case BargeInOut():
+            return BargedIn()
+        case AgentReconnectedOut(attempt, reason):
+            return AgentReconnected(attempt, reason)
+        case EndedOut(reason, next_step):
+            return CallEnded(EndReason(reason), NextStep(next_step))
 
 
 def decode_event(frame: str | bytes) -> AnyFeedEvent:

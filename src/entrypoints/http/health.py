@@ -26,19 +26,24 @@ async def healthz() -> Health:
     summary=(
         "Readiness: the database answers, its schema is at the latest migration (`schema`:"
         " ok, missing, behind, ahead or unknown), and the instance is admitting calls (not"
-        " draining after SIGTERM)"
+        " draining after SIGTERM); on Postgres, also that the live call events relay is"
+        " listening (`live_events`)"
     ),
     tags=["health"],
     responses={503: ResponseSpec(data_container=Readiness, description="A check failed")},
 )
 async def readyz(
-    database: NamedDependency[Any], capacity: NamedDependency[CallCapacity]
+    database: NamedDependency[Any],
+    capacity: NamedDependency[CallCapacity],
+    event_relay: NamedDependency[Any],
 ) -> Response[Readiness]:
     checks = {
         "database": await _check(database.ping, "unreachable"),
         "schema": await _schema(database),
         "admitting_calls": "draining" if capacity.draining else "ok",
     }
+    if event_relay is not None:
+        checks["live_events"] = "ok" if event_relay.listening.is_set() else "not_listening"
     ready = all(v == "ok" for v in checks.values())
     return Response(
         Readiness(status="ready" if ready else "not_ready", checks=checks),
