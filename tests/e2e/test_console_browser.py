@@ -262,6 +262,9 @@ async def test_the_practice_page_shows_hours_providers_and_what_is_not_configure
     await expect(console.locator(".facts")).to_contain_text(
         "not configured — set TWILIO_AUTH_TOKEN"
     )
+    await expect(console.locator(".facts")).to_contain_text(
+        "Phone line (Telnyx)not configured — set TELNYX_PUBLIC_KEY"
+    )
     await screenshot(console, "practice")
 
 

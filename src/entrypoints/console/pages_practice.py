@@ -49,9 +49,13 @@ def practice_context(practice: Practice, settings: Settings) -> dict[str, Any]:
             for p in practice.providers.values()
         ],
         "closures": [d.isoformat() for d in sorted(practice.closures)],
-        "carrier_configured": bool(settings.twilio_auth_tokens),
+        "carriers": [
+            ("Twilio", bool(settings.twilio_auth_tokens), "set TWILIO_AUTH_TOKEN"),
+            ("Telnyx", settings.telnyx_public_key is not None, "set TELNYX_PUBLIC_KEY"),
+        ],
         "public_url": settings.public_base_url,
         "public_url_set": settings.public_url is not None,
+        "agent_provider": settings.voice_agent,
         "agent_configured": settings.deepgram_api_key is not None
         and bool(settings.deepgram_api_key.get_secret_value()),
         "agent_model": settings.agent_think_model,
