@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from tests.e2e.carriers import CARRIERS, Carrier, Reply, Stream
 from tests.e2e.phone_fixtures import FRONT_DESK, PhoneLine, phone_line
 from tests.support.deepgram_emulator import (
@@ -25,6 +26,15 @@ from tests.support.deepgram_emulator import (
     Script,
     UserSays,
     WaitForClose,
+)
+from tests.support.pg_probe import (
+    BUSY_ELSEWHERE,
+    WAITING_ON_A_LOCK,
+    admin,
+    count,
+    positive,
+    until,
+    zero,
 )
 from websockets.exceptions import InvalidStatus
 
@@ -264,21 +274,40 @@ async def test_a_forged_missing_wrong_or_reused_stream_token_is_refused(
             await stream.close()
 
 
-async def test_the_caller_hanging_up_during_a_tool_call_ends_the_call_cleanly(
+async def test_the_caller_hanging_up_during_a_booking_keeps_it_whole_and_ends_the_call(
     carrier: Carrier, database_url: str
 ) -> None:
-    lookup = json.dumps({"service": "cleaning"})
-    script: Script = [CallFunction("check_available_slots", lookup), WaitForClose()]
+    """The booking provably waits in Postgres (the test holds a lock on the table) when
+    the caller hangs up; released within the drain, it is kept and recorded."""
+    async with phone_line(database_url, **carrier.settings) as probe:
+        slots = await probe.api.get("/api/v1/slots", params={"service": "cleaning"})
+        slot = slots.json()["items"][0]
+    booking = {"slot_id": slot["id"], "service": "cleaning", "patient_name": "Ada Lovelace"}
+    script: Script = [
+        ExpectAudio(GREETING_BYTES),
+        CallFunction("book_appointment", json.dumps(booking), timeout_s=30),
+        WaitForClose(),
+    ]
     async with line_for(carrier, database_url, script) as line:
         call, stream = await line.dial_in()
         await stream.wait_for_audio(GREETING_BYTES)
-        await stream.send_stop()
+        async with admin(database_url) as lock, admin(database_url) as pg:
+            await lock.execute(text("LOCK TABLE appointments IN EXCLUSIVE MODE"))
+            await stream.send_audio(bytes(GREETING_BYTES))  # the script goes on to book
+            await until(lambda: positive(count(pg, WAITING_ON_A_LOCK)))
+            await stream.send_stop()  # the caller hangs up; the booking still waits
+            await lock.rollback()
+            await until(lambda: zero(count(pg, BUSY_ELSEWHERE)))
         session = await line.phone.emulator.session(0)
         await session.wait_closed()
         await line.completed(call)
         record = await line.record(call)
         assert record["call"]["end_reason"] == "caller_hung_up"
-        assert record["call"]["ended_at"] is not None
+        assert [(t["name"], t["outcome"]) for t in record["tool_invocations"]] == [
+            ("book_appointment", "ok")
+        ]
+        found = await line.phone.api.get("/api/v1/appointments", params={"phone": CALLER})
+        assert [a["call_id"] for a in found.json()["items"]] == [record["call"]["id"]]
 
 
 async def test_a_dropped_agent_socket_is_reopened_and_the_call_goes_on(

@@ -10,17 +10,12 @@ carries no call and holds no transaction afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
-from sqlalchemy.pool import NullPool
 from tests.e2e.phone_fixtures import PhoneLine, phone_line
 from tests.support.deepgram_emulator import (
     CallFunction,
@@ -29,6 +24,15 @@ from tests.support.deepgram_emulator import (
     Script,
     WaitForClose,
 )
+from tests.support.pg_probe import (
+    BUSY_ELSEWHERE,
+    WAITING_ON_A_LOCK,
+    admin,
+    count,
+    positive,
+    until,
+    zero,
+)
 from tests.support.twilio_simulator import SimulatedCall, new_call
 
 CALLER = "+14155550123"
@@ -36,44 +40,10 @@ GREETING_BYTES = 1600
 TOOL_DRAIN_S = 3.0
 """`SessionLimits.tool_drain_timeout_s`: how long a hang-up lets a running tool finish."""
 
-_WAITING_ON_A_LOCK = text(
-    "SELECT count(*) FROM pg_stat_activity "
-    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-)
-_BUSY_ELSEWHERE = text(
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-    "AND pid <> pg_backend_pid() AND state <> 'idle'"
-)
-
 
 @pytest.fixture
 def engine_name() -> str:
     return "postgres"
-
-
-@asynccontextmanager
-async def admin(database_url: str) -> AsyncIterator[AsyncConnection]:
-    engine = create_async_engine(database_url, poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            yield connection
-    finally:
-        await engine.dispose()
-
-
-async def until(probe: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while True:
-            if await probe():
-                return
-            await asyncio.sleep(0.02)  # polling Postgres or the server
-
-
-async def count(connection: AsyncConnection, query: Any) -> int:
-    """Run a count in a transaction of its own (a snapshot per probe)."""
-    value = await connection.scalar(query)
-    await connection.commit()
-    return int(value or 0)
 
 
 async def a_booking_the_caller_hangs_up_on(
@@ -85,13 +55,13 @@ async def a_booking_the_caller_hangs_up_on(
     async with admin(database_url) as lock, admin(database_url) as probe:
         await lock.execute(text("LOCK TABLE appointments IN EXCLUSIVE MODE"))
         await sim.send_audio(bytes(GREETING_BYTES))  # the script goes on to book
-        await until(lambda: _positive(count(probe, _WAITING_ON_A_LOCK)))
+        await until(lambda: positive(count(probe, WAITING_ON_A_LOCK)))
         await sim.send_stop()  # the caller hangs up; the booking still waits
         session = await line.emulator.session(0)
         if not release_lock_before_the_drain_ends:
             await session.wait_closed(timeout_s=TOOL_DRAIN_S + 10)
         await lock.rollback()  # the lock goes
-        await until(lambda: _zero(count(probe, _BUSY_ELSEWHERE)))
+        await until(lambda: zero(count(probe, BUSY_ELSEWHERE)))
     await session.wait_closed(timeout_s=10)
     return sim, session
 
@@ -164,11 +134,3 @@ async def _active_calls_are(line: PhoneLine, expected: int) -> bool:
     match = re.search(r"^frontdesk_active_calls (\S+)$", metrics, re.MULTILINE)
     assert match, "frontdesk_active_calls is not in /metrics"
     return float(match.group(1)) == expected
-
-
-async def _positive(value: Awaitable[int]) -> bool:
-    return await value > 0
-
-
-async def _zero(value: Awaitable[int]) -> bool:
-    return await value == 0
