@@ -131,10 +131,13 @@ INTERRUPT: Final = '{"type":"interrupt"}'
 def outcome_words(outcome: CallOutcome) -> str:
     """What a phone caller would now hear and where they would go, in a sentence the page
     shows (a browser call goes nowhere: it ends either way)."""
-    said = f'The caller hears "{outcome.say}", then ' if outcome.say else "Then "
     if outcome.transfer_to:
-        return f"{said}the call is put through to the front desk ({outcome.transfer_to})."
-    return f"{said}the call is hung up."
+        goes = f"put through to the front desk ({outcome.transfer_to})"
+    else:
+        goes = "hung up"
+    if outcome.say:
+        return f'A caller hears "{outcome.say}", then is {goes}.'
+    return f"The call is {goes}."
 
 
 def outcome_fields(outcome: CallOutcome) -> dict[str, str | None]:
