@@ -8,6 +8,7 @@ a failure names the scenario (and so the behaviour) its adapter is missing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from tests.e2e.carriers import CARRIERS, Carrier, Reply, Stream
 from tests.e2e.phone_fixtures import FRONT_DESK, PhoneLine, phone_line
+from tests.support.api_server import API_KEY
 from tests.support.deepgram_emulator import (
     CallFunction,
     Drop,
@@ -26,9 +28,13 @@ from tests.support.deepgram_emulator import (
     UserSays,
     WaitForClose,
 )
+from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from entrypoints.dev_client.feed import events_url
+
 CALLER = "+14155550123"
+API_AUTH = {"Authorization": f"Bearer {API_KEY}"}
 GREETING_BYTES = 1600
 """The emulator speaks the greeting as 1600 bytes of µ-law silence."""
 GREETING = b"\xff" * GREETING_BYTES
@@ -81,6 +87,17 @@ class Line:
         assert detail.status_code == 200, detail.text
         body: dict[str, Any] = detail.json()
         return body
+
+    async def ended_record(self, call: Any) -> dict[str, Any]:
+        """The call's record once the server has stored its end: its events feed sends
+        `ended` only after that (a caller that hung up does not wait for the server)."""
+        call_id = (await self.record(call))["call"]["id"]
+        url = events_url(self.phone.base_url, call_id)
+        async with connect(url, additional_headers=API_AUTH, open_timeout=10) as feed:
+            async with asyncio.timeout(10):
+                while json.loads(await feed.recv())["type"] != "ended":
+                    continue
+        return await self.record(call)
 
 
 @asynccontextmanager
@@ -218,7 +235,7 @@ async def test_keypad_digits_are_taken_without_disturbing_the_call(
         await stream.send_stop()
         await stream.wait_closed()
         stream.assert_no_violations()
-        assert (await line.record(call))["call"]["end_reason"] == "caller_hung_up"
+        assert (await line.ended_record(call))["call"]["end_reason"] == "caller_hung_up"
 
 
 async def test_a_forged_webhook_is_refused_and_opens_nothing(
