@@ -1,13 +1,17 @@
 """What a carrier's media-stream adapter needs of a WebSocket, shared by every carrier.
 
 `TextSocket` is three methods any WebSocket library can be wrapped in, so no call leg
-imports a web framework; `IdleWatch` notices a stream that has gone silent.
+imports a web framework; `FrameSocket` adds binary frames for a leg whose audio travels
+as raw bytes (the browser softphone); `IdleWatch` notices a stream that has gone silent.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class TextSocket(Protocol):
@@ -20,6 +24,16 @@ class TextSocket(Protocol):
     async def send_text(self, data: str) -> None: ...
 
     async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+
+class FrameSocket(TextSocket, Protocol):
+    """A `TextSocket` that also carries binary frames."""
+
+    async def receive_frame(self) -> str | bytes | None:
+        """The next frame, text or binary, or None once the peer has closed."""
+        ...
+
+    async def send_bytes(self, data: bytes) -> None: ...
 
 
 class IdleWatch:
@@ -41,10 +55,14 @@ class IdleWatch:
         self._timer = self._loop.call_later(idle_s, self._check)
 
     async def receive(self, socket: TextSocket) -> str | None:
+        return await self.wait(socket.receive_text)
+
+    async def wait(self, receive: Callable[[], Awaitable[T]]) -> T:
+        """`receive()`, raising `TimeoutError` once it has waited `idle_s`."""
         cancelling = self._task.cancelling()
         self._waiting_since = self._loop.time()
         try:
-            return await socket.receive_text()
+            return await receive()
         except asyncio.CancelledError:
             if self._fired:
                 self._fired = False

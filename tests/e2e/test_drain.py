@@ -88,11 +88,9 @@ async def test_sigterm_refuses_new_calls_and_lets_a_live_call_finish(
         # The signal is handled on the server's loop, not at once: ring once it drains.
         # The process is draining, not gone: it answers, says it is not ready for new
         # calls, and turns them away.
-        assert await draining(line.api) == {
-            "database": "ok",
-            "schema": "ok",
-            "admitting_calls": "draining",
-        }
+        checks = await draining(line.api)
+        assert checks.pop("live_events", "ok") in ("ok", "not_listening")  # not required
+        assert checks == {"database": "ok", "schema": "ok", "admitting_calls": "draining"}
         _, refused = await line.ring(new_call(from_number="+14155550124"))
         assert refused.stream_url is None
         assert refused.dial_number == SAMPLE_FRONT_DESK

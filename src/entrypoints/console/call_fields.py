@@ -19,3 +19,13 @@ def carrier_status(call: Call) -> str | None:
 def booked_in_call(appointment: Appointment) -> str | None:
     """The reference of the call the appointment was booked in, if any."""
     return str(appointment.call_id) if appointment.call_id is not None else None
+
+
+BROWSER_CARRIER = "browser"
+BROWSER_CALLER_PREFIX = "browser:"
+"""A softphone call's caller is `browser:` and the staff member's masked email."""
+
+
+def is_browser_call(call: Call) -> bool:
+    """Placed from the console's softphone page (a try-out), not from a phone."""
+    return call.carrier == BROWSER_CARRIER

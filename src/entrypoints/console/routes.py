@@ -16,9 +16,11 @@ from entrypoints.console.pages_practice import practice_handlers
 from entrypoints.console.pages_schedule import schedule_handlers
 from entrypoints.console.rendering import EXCEPTION_HANDLERS
 from entrypoints.console.security import PREFIX, Hook, csrf_middleware, require_staff
+from entrypoints.console.softphone import try_it_handlers
 
 if TYPE_CHECKING:
     from entrypoints.container import Container
+    from entrypoints.http.telephony import CallGateway
 
 HERE = Path(__file__).parent
 TEMPLATES_DIR = HERE / "templates"
@@ -36,7 +38,7 @@ SECURITY_HEADERS = [
 ]
 
 
-def console_routers(container: Container) -> list[Router]:
+def console_routers(container: Container, gateway: CallGateway) -> list[Router]:
     """Mounted by `create_app`; left out of the OpenAPI document."""
     settings = container.settings()
     secure = settings.public_base_url.startswith("https://")
@@ -61,6 +63,7 @@ def console_routers(container: Container) -> list[Router]:
             *schedule_handlers(container),
             *calls_handlers(container),
             *practice_handlers(container),
+            *try_it_handlers(container, gateway),
         ],
         before=require_staff(container.resume_session),
     )

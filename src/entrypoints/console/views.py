@@ -18,7 +18,13 @@ from domain.scheduling import (
     Practice,
     Slot,
 )
-from entrypoints.console.call_fields import booked_in_call, call_ref, carrier_status
+from entrypoints.console.call_fields import (
+    BROWSER_CALLER_PREFIX,
+    booked_in_call,
+    call_ref,
+    carrier_status,
+    is_browser_call,
+)
 
 OUTCOMES = {
     EndReason.CALLER_HUNG_UP: "Caller hung up",
@@ -124,6 +130,8 @@ class CallView:
     outcome: str
     live: bool
     carrier_status: str | None
+    browser: bool = False
+    """Placed from the console's "Try it" page, not from a phone."""
 
     @classmethod
     def of(cls, call: Call, zone: ZoneInfo) -> CallView:
@@ -139,12 +147,20 @@ class CallView:
         return cls(
             ref=call_ref(call),
             started=local_datetime(call.started_at, zone),
-            caller=mask_number(call.from_number),
+            caller=_caller(call),
             duration=duration_text(seconds) if not call.is_live else "in progress",
             outcome=outcome,
             live=call.is_live,
             carrier_status=carrier_status(call),
+            browser=is_browser_call(call),
         )
+
+
+def _caller(call: Call) -> str:
+    if is_browser_call(call):
+        who = call.from_number.removeprefix(BROWSER_CALLER_PREFIX)[:40]
+        return f"{who} (browser)" if who else "browser"
+    return mask_number(call.from_number)
 
 
 @dataclass(frozen=True, slots=True)

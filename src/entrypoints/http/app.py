@@ -71,6 +71,8 @@ def create_app(
 
     # Here, not at the top: the console pages import this package's events broker.
     from entrypoints.console.routes import TEMPLATES_DIR, console_routers
+    from entrypoints.console.softphone import MEDIA_PATH as SOFTPHONE_MEDIA_PATH
+    from entrypoints.console.softphone import softphone_media_handler
 
     def provide(provider: Callable[[], Any]) -> Provide:
         """A fresh object from a container provider, per request (providers decide scope)."""
@@ -203,7 +205,7 @@ def create_app(
             api,
             *carriers,
             docs_assets_router(),
-            *console_routers(container),
+            *console_routers(container, gateway),
         ],
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
         dependencies={
@@ -236,7 +238,10 @@ def create_app(
             render_plugins=[LocalScalarRenderPlugin()],
         ),
     )
-    media_streams = {TWILIO_MEDIA_PATH: twilio_media_handler(container, gateway)}
+    media_streams = {
+        TWILIO_MEDIA_PATH: twilio_media_handler(container, gateway),
+        SOFTPHONE_MEDIA_PATH: softphone_media_handler(container, gateway),
+    }
     if telnyx is not None:
         media_streams[TELNYX_MEDIA_PATH] = telnyx_media_handler(container, gateway)
     served = with_media_streams(litestar, media_streams)

@@ -25,7 +25,8 @@ ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
 
 class AsgiWebSocket:
-    """One ASGI WebSocket connection, as the carrier adapters' `TextSocket`.
+    """One ASGI WebSocket connection, as the carrier adapters' `TextSocket` (and the
+    browser softphone's `FrameSocket`).
 
     Before `accept`, `close` refuses the handshake (HTTP 403). Once the peer has gone,
     `receive_text` keeps returning None rather than waiting for a message that never
@@ -80,8 +81,25 @@ class AsgiWebSocket:
         text = message.get("text")
         return text if isinstance(text, str) else ""  # a binary frame: malformed to the codec
 
+    async def receive_frame(self) -> str | bytes | None:
+        """The next frame as it came (text or binary); None once the peer has gone."""
+        if self._disconnected:
+            return None
+        message = await self._receive()
+        if message["type"] == "websocket.disconnect":
+            self._disconnected = True
+            return None
+        text = message.get("text")
+        if isinstance(text, str):
+            return text
+        data = message.get("bytes")
+        return data if isinstance(data, bytes) else b""
+
     async def send_text(self, data: str) -> None:
         await self._send({"type": "websocket.send", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self._send({"type": "websocket.send", "bytes": data})
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close (before `accept`: refuse) the socket; nothing to do once the peer has gone

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -92,9 +93,18 @@ class CallGateway:
             log.error("database unavailable: a turned-away call is not recorded")
         return TurnedAway(outcome)
 
-    async def run_stream(self, leg: CallLeg, token: str, **log_fields: str) -> None:
+    async def run_stream(
+        self,
+        leg: CallLeg,
+        token: str,
+        *,
+        on_claimed: Callable[[Call], None] | None = None,
+        **log_fields: str,
+    ) -> bool:
         """Run `leg` as the call its token names, to the end; counts it against this
-        instance's capacity only once the token has been accepted."""
+        instance's capacity only once the token has been accepted. `on_claimed` is told
+        then (a carrier that tells its caller the call is up, like the softphone).
+        True when the stream was the call (its token was good)."""
         key = capacity_key(leg.carrier, leg.carrier_call_id)
         task = asyncio.current_task()
         live = False
@@ -106,6 +116,8 @@ class CallGateway:
             live = True
             self._metrics.active_calls.inc()
             self._capacity.stream_started(key, task)
+            if on_claimed is not None:
+                on_claimed(call)
 
         try:
             with bind_call(leg.carrier, leg.carrier_call_id, **log_fields):
@@ -118,6 +130,7 @@ class CallGateway:
             if live:
                 self._capacity.stream_ended(key)
                 self._metrics.active_calls.dec()
+        return live
 
     async def after_stream(self, carrier: str, carrier_call_id: str | None) -> CallOutcome:
         """What the caller hears and where they go once the stream has closed; an
@@ -131,6 +144,11 @@ class CallGateway:
         finally:
             self._capacity.handed_off(capacity_key(carrier, carrier_call_id))
         return outcome_for(step, self._desk())
+
+    def handed_off(self, carrier: str, carrier_call_id: str) -> None:
+        """The caller has been told what follows the stream by the stream itself (the
+        softphone's `end` frame): no after-stream request is coming."""
+        self._capacity.handed_off(capacity_key(carrier, carrier_call_id))
 
     async def record_status(self, report: CallStatusReport) -> None:
         await self._container.record_call_status()(report)
