@@ -142,7 +142,9 @@ async def _stay(server: LocalServer, say: Any) -> None:
     from domain.staff import Role
 
     password = secrets.token_urlsafe(12)
-    await server.container.add_staff()(AddStaff(email=DEMO_STAFF, password=password, role=Role.ADMIN))
+    await server.container.add_staff()(
+        AddStaff(email=DEMO_STAFF, password=password, role=Role.ADMIN)
+    )
     say(f"   console sign-in: {DEMO_STAFF} / {password}")
     say("== the server keeps running; Ctrl-C stops it")
     await asyncio.Event().wait()

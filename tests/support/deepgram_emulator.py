@@ -521,8 +521,9 @@ class DeepgramEmulator:
                         )
                     case AwaitUserMessage(count=count, timeout_s=timeout_s):
                         await session.wait_until(
-                            lambda n=count: len(session.injected_user_messages) >= n
-                            or not session.receiving,
+                            lambda n=count: (
+                                len(session.injected_user_messages) >= n or not session.receiving
+                            ),
                             timeout_s=timeout_s,
                         )
                     case CallFunction(name=name, arguments=arguments, timeout_s=timeout_s):

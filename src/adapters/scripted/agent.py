@@ -159,7 +159,7 @@ class ScriptedConnection:
 
     async def _call_tool(self, name: str, arguments: str) -> str:
         call_id = f"scripted-{next(self._ids)}"
-        result = asyncio.get_running_loop().create_future()
+        result: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._results[call_id] = result
         self._events.put_nowait(ToolCallRequested(call_id, name, arguments))
         return await result

@@ -7,7 +7,7 @@ from datetime import date
 
 from domain.scheduling import Appointment, AppointmentStatus, Practice
 from entrypoints.dev_client.feed import EndedEvent
-from entrypoints.evals.scenario import ExpectedAppointment, Expectations
+from entrypoints.evals.scenario import Expectations, ExpectedAppointment
 
 _FAILED_ENDS = frozenset({"agent_failed", "agent_unavailable", "internal_error", "time_limit"})
 

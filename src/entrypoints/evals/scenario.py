@@ -170,7 +170,9 @@ def _appointments(
 
 def _check_names(service: str, provider: str, where: str, practice: Practice) -> None:
     if service not in practice.services:
-        raise ScriptError(f"{where}.service: no service {service!r}; known: {sorted(practice.services)}")
+        raise ScriptError(
+            f"{where}.service: no service {service!r}; known: {sorted(practice.services)}"
+        )
     if provider not in practice.providers:
         raise ScriptError(
             f"{where}.provider: no provider {provider!r}; known: {sorted(practice.providers)}"
