@@ -83,10 +83,12 @@ def test_demo_books_an_appointment_over_a_real_call_and_shows_where_to_see_it(
     assert "SCRIPTED receptionist" in out
     assert "caller: (scripted) Hi, I'd like a checkup with Dr. Lee" in out
     assert " agent: (scripted) Hello, thank you for calling Bright Smile Dental" in out
-    assert "tool: check_available_slots(" in out and "-> ok" in out
+    assert "tool: check_available_slots(" in out
+    assert "-> ok" in out
     assert "tool: book_appointment(" in out
     assert "call ended: agent_ended; next step: hang_up" in out
-    assert "Checkup with Dr. Maya Lee" in out and "for Ada Lovelace (booked, by phone)" in out
+    assert "Checkup with Dr. Maya Lee" in out
+    assert "for Ada Lovelace (booked, by phone)" in out
     assert "curl -s -H 'Authorization: Bearer demo-" in out
     assert "/console/calls/" in out
     # Kept where asked: the appointment is in the demo's own embedded database.
@@ -99,7 +101,8 @@ def test_eval_passes_every_shipped_scenario_and_they_use_every_tool(tmp_path: Pa
 
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
-    assert report["passed"] is True and report["agent"] == "scripted"
+    assert report["passed"] is True
+    assert report["agent"] == "scripted"
     names = {s["name"] for s in report["scenarios"]}
     assert names == {
         "book a checkup",
@@ -112,7 +115,8 @@ def test_eval_passes_every_shipped_scenario_and_they_use_every_tool(tmp_path: Pa
     transcript = "\n".join(line for s in report["scenarios"] for line in s["transcript"])
     assert {tool for tool in ALL_TOOLS if f"tool: {tool}(" in transcript} == ALL_TOOLS
     # The closed day is refused by the scheduling rules, not only by the script.
-    assert "book_appointment" in transcript and "-> slot_not_offered" in transcript
+    assert "book_appointment" in transcript
+    assert "-> slot_not_offered" in transcript
 
 
 def test_a_failing_scenario_makes_eval_exit_1_with_what_differed(tmp_path: Path) -> None:
@@ -129,7 +133,8 @@ def test_a_failing_scenario_makes_eval_exit_1_with_what_differed(tmp_path: Path)
     assert result.returncode == 1, result.stdout + result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith(("ask", "book"))]
     assert rows[0].split()[:5] == ["ask", "for", "a", "person", "pass"]
-    assert "FAIL" in rows[1] and "booked: expected checkup with dr-lee on Fri" in rows[1]
+    assert "FAIL" in rows[1]
+    assert "booked: expected checkup with dr-lee on Fri" in rows[1]
     assert "1 of 2 scenarios passed" in result.stdout
     assert "caller: (scripted) Hi, I'd like a checkup" in result.stdout  # the failed call
 
@@ -211,7 +216,8 @@ async def test_eval_against_deepgram_sends_the_caller_lines_as_injected_user_mes
         "end_call",
     ]
     report: dict[str, Any] = json.loads(stdout)
-    assert report["agent"] == "deepgram" and report["passed"] is True
+    assert report["agent"] == "deepgram"
+    assert report["passed"] is True
     transcript = "\n".join(report["scenarios"][0]["transcript"])
     # The service reports each injected line back as the caller's words.
     assert "caller: Yes please. My name is Ada Lovelace." in transcript
@@ -256,6 +262,7 @@ async def test_the_scripted_agent_serves_calls_on_postgres_and_the_record_says_s
 
     assert record["call"]["end_reason"] == "agent_ended"
     turns = record["turns"]
-    assert turns and all(t["text"].startswith("(scripted) ") for t in turns)
+    assert turns
+    assert all(t["text"].startswith("(scripted) ") for t in turns)
     assert [b["patient_name"] for b in booked] == ["Ada Lovelace"]
     assert booked[0]["call_id"] == record["call"]["id"]
