@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import secrets
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -147,7 +149,13 @@ async def _stay(server: LocalServer, say: Any) -> None:
     )
     say(f"   console sign-in: {DEMO_STAFF} / {password}")
     say("== the server keeps running; Ctrl-C stops it")
-    await asyncio.Event().wait()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: KeyboardInterrupt instead
+            loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    say("== stopped")
 
 
 def _printer(out: TextIO) -> Any:

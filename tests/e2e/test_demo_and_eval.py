@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from tests.e2e.phone_fixtures import TWILIO_TOKEN
 from tests.e2e.server_process import server_process
@@ -266,3 +268,37 @@ async def test_the_scripted_agent_serves_calls_on_postgres_and_the_record_says_s
     assert all(t["text"].startswith("(scripted) ") for t in turns)
     assert [b["patient_name"] for b in booked] == ["Ada Lovelace"]
     assert booked[0]["call_id"] == record["call"]["id"]
+
+
+async def test_demo_stay_keeps_serving_what_it_printed_until_ctrl_c(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        *FRONTDESK,
+        "demo",
+        "--stay",
+        cwd=tmp_path,
+        env=env(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    printed: list[str] = []
+    try:
+        async with asyncio.timeout(120):
+            while not printed or "Ctrl-C stops it" not in printed[-1]:
+                line = await process.stdout.readline()
+                assert line, "the demo ended early:\n" + "".join(printed)
+                printed.append(line.decode())
+        curl = next(line for line in printed if "curl -s" in line).split()
+        key, url = curl[5].removesuffix("'"), curl[6].strip("'")
+        async with httpx.AsyncClient(timeout=10) as http:
+            listed = await http.get(url, headers={"Authorization": f"Bearer {key}"})
+        assert any("console sign-in: demo@example.com / " in line for line in printed)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+        stdout, _ = await asyncio.wait_for(process.communicate(), 30)
+
+    assert listed.status_code == 200
+    assert [item["patient_name"] for item in listed.json()["items"]] == ["Ada Lovelace"]
+    assert process.returncode == 0
+    assert stdout.decode().strip().endswith("== stopped")
