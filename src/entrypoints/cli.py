@@ -1,6 +1,7 @@
 """The `frontdesk` command: serve the API, phone webhooks and console, migrate the
-database, check the set-up (`doctor`), manage console accounts (`staff`), and call the
-server as Twilio would (`dev-client`)."""
+database, check the set-up (`doctor`), manage console accounts (`staff`), call the
+server as Twilio would (`dev-client`), hear a scripted call (`demo`) and test the
+receptionist against scenarios (`eval`)."""
 
 # Start-up time is part of the interface: `frontdesk --help` and the small commands must
 # answer at once, so this module imports only the standard library. Each command imports
@@ -19,8 +20,10 @@ if TYPE_CHECKING:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from entrypoints.demo import add_demo_parser
     from entrypoints.dev_client.arguments import add_dev_client_parser
     from entrypoints.doctor import add_doctor_parser
+    from entrypoints.evals.arguments import add_eval_parser
     from entrypoints.setup import add_setup_parser
     from entrypoints.staff_command import add_staff_parser
 
@@ -43,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_setup_parser(commands)
     add_staff_parser(commands)
     add_dev_client_parser(commands)
+    add_demo_parser(commands)
+    add_eval_parser(commands)
     for command in commands.choices.values():  # `frontdesk serve --debug` works too
         command.add_argument(
             "--debug",
@@ -123,6 +128,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         container = Container()
         container.settings.override(providers.Object(settings))
         return run_staff(container, args)
+    if args.command == "demo":
+        from entrypoints.demo import run_demo
+
+        return run_demo(args, settings)
+    if args.command == "eval":
+        from entrypoints.evals.command import run_eval
+
+        return run_eval(args, settings)
     from entrypoints.dev_client.command import run_dev_client
 
     return run_dev_client(args, settings)

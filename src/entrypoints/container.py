@@ -13,6 +13,7 @@ from adapters.argon2 import Argon2PasswordHasher
 from adapters.deepgram import DeepgramOptions, DeepgramVoiceAgent
 from adapters.httpx_webhooks import HttpxWebhookSender
 from adapters.practice_file import PracticeFileError, load_practice
+from adapters.scripted import ScriptedVoiceAgent, load_script
 from adapters.sql import Database, SqlAlchemyUnitOfWork
 from adapters.sql.delivery_queue import SqlAlchemyDeliveryQueue
 from adapters.sql.event_relay import PostgresEventRelay, asyncpg_dsn
@@ -37,7 +38,8 @@ from application.calls.records import (
 )
 from application.calls.touched_appointments import TouchedAppointmentsHandler
 from application.notifications import ConfirmationTexts, TextDispatcher
-from application.ports import VoiceAgent
+from application.ports import Clock, VoiceAgent
+from application.receptionist.tool_arguments import ARGUMENT_TYPES
 from application.receptionist.tools import ReceptionistTools
 from application.scheduling import (
     BookAppointmentHandler,
@@ -78,7 +80,7 @@ AGENT_PROVIDERS: Final = frozenset({"deepgram"})
 """Voice agent providers with an adapter; `VOICE_AGENT` picks one."""
 
 
-def _voice_agent(settings: Settings, practice: Practice) -> VoiceAgent:
+def _voice_agent(settings: Settings, practice: Practice, clock: Clock) -> VoiceAgent:
     """The one place that picks the voice agent's adapter, and checks the practice
     file's provider sections (`[receptionist.<provider>]`) against the adapters."""
     sections = practice.receptionist.provider_options
@@ -88,7 +90,12 @@ def _voice_agent(settings: Settings, practice: Practice) -> VoiceAgent:
             f"practice file: [receptionist.{unknown[0]}]: no voice agent provider called "
             f"{unknown[0]!r}; known: {sorted(AGENT_PROVIDERS)}"
         )
-    # Only "deepgram" today: a second provider adds a branch here and nowhere else.
+    if settings.voice_agent == "scripted":
+        script = load_script(settings.agent_script, frozenset(ARGUMENT_TYPES))
+        return ScriptedVoiceAgent(
+            script, practice=practice, clock=clock, pause_s=settings.agent_script_pause_s
+        )
+    # A further provider adds a branch here and nowhere else.
     defaults = DeepgramOptions(
         listen_model=settings.agent_listen_model,
         think_provider=settings.agent_think_provider,
@@ -127,6 +134,8 @@ def _call_observer(
 
 def _agent_configured(settings: Settings) -> bool:
     """Whether the chosen voice agent has the credentials it needs to take calls."""
+    if settings.voice_agent == "scripted":
+        return True  # it needs nothing outside this repository
     return settings.voice_agent == "deepgram" and settings.deepgram_api_key is not None
 
 
@@ -263,7 +272,9 @@ class Container(containers.DeclarativeContainer):
         RecordCallStatusHandler, uow=unit_of_work.provider, clock=clock
     )
 
-    voice_agent = providers.Singleton(_voice_agent, settings=settings, practice=practice)
+    voice_agent = providers.Singleton(
+        _voice_agent, settings=settings, practice=practice, clock=clock
+    )
     agent_configured = providers.Callable(_agent_configured, settings=settings)
     agent_recovery = providers.Singleton(
         RecoveryLimits,

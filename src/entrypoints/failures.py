@@ -36,6 +36,9 @@ def explain(error: BaseException) -> str:
     practice = sys.modules.get("adapters.practice_file.loader")
     if practice is not None and isinstance(error, practice.PracticeFileError):
         return "PRACTICE_FILE " + str(error).removeprefix("practice file ")
+    scripted = sys.modules.get("adapters.scripted.script")
+    if scripted is not None and isinstance(error, scripted.ScriptError):
+        return str(error)  # names the file and the key
     lines = str(error).strip().splitlines()  # SQLAlchemy appends the statement and a link
     detail = lines[0] if lines else "(no message)"
     return f"{type(error).__name__}: {detail} (run with --debug for the traceback)"

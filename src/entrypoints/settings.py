@@ -10,6 +10,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_PRACTICE_FILE = Path(__file__).parent / "practices" / "dental_office.toml"
+SCENARIOS_DIR = Path(__file__).parent / "scenarios"
+"""The shipped scenarios for the sample practice (`frontdesk eval`'s default)."""
+DEFAULT_AGENT_SCRIPT = SCENARIOS_DIR / "book_checkup.toml"
 
 
 class Settings(BaseSettings):
@@ -66,8 +69,18 @@ class Settings(BaseSettings):
     twilio_auth_token_secondary: SecretStr | None = None
     telnyx_public_key: str | None = None
     """The Telnyx account's Ed25519 public key (base64); Telnyx is enabled only with it."""
-    voice_agent: Literal["deepgram"] = "deepgram"
-    """Which voice agent provider takes the calls."""
+    voice_agent: Literal["deepgram", "scripted"] = "deepgram"
+    """Which voice agent takes the calls: Deepgram's, or the bundled scripted one."""
+    agent_script: Path = Field(
+        default=DEFAULT_AGENT_SCRIPT,
+        description="With VOICE_AGENT=scripted: the conversation script (TOML) it plays.",
+    )
+    agent_script_pause_s: float = Field(
+        default=0.6,
+        ge=0,
+        le=10,
+        description="With VOICE_AGENT=scripted: the pause after each of its lines.",
+    )
     twilio_api_base_url: str = Field(
         default="https://api.twilio.com",  # adapters.twilio_rest's; not imported (start-up time)
         description="Twilio's REST API host; another value points setup and texts at a "

@@ -121,6 +121,23 @@ def test_a_carrier_without_an_agent_key_fails_and_a_bad_telnyx_key_fails(doctor:
     assert lines["telnyx"].startswith("fail  telnyx       TELNYX_PUBLIC_KEY is not a base64")
 
 
+def test_the_scripted_agent_warns_that_every_caller_hears_the_script_and_a_bad_one_fails(
+    doctor: Doctor, tmp_path: Path
+) -> None:
+    status, lines = doctor(VOICE_AGENT="scripted")
+    assert status == 0
+    assert lines["agent"].startswith(
+        "warn  agent        VOICE_AGENT=scripted: every call plays the script 'book a checkup'"
+    )
+    broken = tmp_path / "script.toml"
+    broken.write_text('name = "x"\nturns = []\n')
+    status, lines = doctor(VOICE_AGENT="scripted", AGENT_SCRIPT=str(broken))
+    assert status == 1
+    assert lines["agent"].startswith(
+        f"fail  agent        AGENT_SCRIPT {broken}: unknown key 'turns'"
+    )
+
+
 def test_a_broken_practice_file_fails_naming_the_key(doctor: Doctor, tmp_path: Path) -> None:
     broken = tmp_path / "practice.toml"
     broken.write_text('[practice]\nname = "x"\ntime_zone = "Nowhere/Atlantis"\n')

@@ -25,6 +25,7 @@ from application.ports.voice import (
 )
 from tests.support.agent_profile import a_profile
 from tests.support.deepgram_emulator import (
+    AwaitUserMessage,
     CallFunction,
     DeepgramEmulator,
     Drop,
@@ -329,4 +330,26 @@ async def test_an_injected_message_reaches_the_agent(
     assert Transcript(role="assistant", text="Goodbye!") in seen
     session = await emulator.session(0)
     assert session.injected_agent_messages == ["Goodbye!"]
+    await connection.close()
+
+
+async def test_the_callers_words_as_text_go_out_as_inject_user_message_and_come_back_heard(
+    emulator_factory: list[DeepgramEmulator],
+) -> None:
+    emulator, connection = await call(
+        emulator_factory, [AwaitUserMessage(1), Say("Happy to help."), WaitForClose()]
+    )
+    events = connection.events()
+    assert await next_event(events) == AgentReady()
+
+    await connection.send_caller_text("I'd like a cleaning.")
+
+    seen = await events_until(events, AgentAudioDone)
+    session = await emulator.session(0)
+    assert session.injected_user_messages == ["I'd like a cleaning."]
+    assert session.errors_sent == []
+    assert Transcript(role="user", text="I'd like a cleaning.") in seen
+    assert seen.index(Transcript(role="user", text="I'd like a cleaning.")) < seen.index(
+        Transcript(role="assistant", text="Happy to help.")
+    )
     await connection.close()

@@ -242,6 +242,16 @@ class UserSays:
 
 
 @dataclass(frozen=True, slots=True)
+class AwaitUserMessage:
+    """Wait until the client has injected `count` user messages (`InjectUserMessage`)
+    in all; each is answered at once with the user's `ConversationText`, as the
+    service does."""
+
+    count: int = 1
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class CallFunction:
     """Ask the client to run a function (fresh id, client_side) and wait for its response."""
 
@@ -284,7 +294,16 @@ class WaitForClose:
 
 
 Step = (
-    ExpectAudio | Say | UserSays | CallFunction | SendRaw | SendError | Close | Drop | WaitForClose
+    ExpectAudio
+    | Say
+    | UserSays
+    | AwaitUserMessage
+    | CallFunction
+    | SendRaw
+    | SendError
+    | Close
+    | Drop
+    | WaitForClose
 )
 Script = Sequence[Step]
 
@@ -500,6 +519,13 @@ class DeepgramEmulator:
                         await ws.send(
                             _frame("ConversationText", role="user", content=text), text=True
                         )
+                    case AwaitUserMessage(count=count, timeout_s=timeout_s):
+                        await session.wait_until(
+                            lambda n=count: (
+                                len(session.injected_user_messages) >= n or not session.receiving
+                            ),
+                            timeout_s=timeout_s,
+                        )
                     case CallFunction(name=name, arguments=arguments, timeout_s=timeout_s):
                         call_id = f"call_{session.index}_{next(self._ids)}"
                         response = asyncio.get_running_loop().create_future()
@@ -596,7 +622,15 @@ class DeepgramEmulator:
                             async with speaking:
                                 await _speak(ws, text, 1600, started=True)
                     case InjectUserMessageIn(content=text):
+                        if not text.strip():
+                            await self._refuse(
+                                ws, session, "InjectUserMessage without content", "EMPTY_INJECTION"
+                            )
+                            return
                         session.injected_user_messages.append(text)
+                        await ws.send(
+                            _frame("ConversationText", role="user", content=text), text=True
+                        )
                     case UpdatePromptIn(prompt=prompt):
                         session.prompts.append(prompt)
                         await ws.send(_frame("PromptUpdated"), text=True)

@@ -184,6 +184,12 @@ class DeepgramAgentConnection:
     async def inject_message(self, text: str) -> None:
         self._send_control(m.InjectAgentMessage(message=text))
 
+    async def send_caller_text(self, text: str) -> None:
+        """The caller's words as text (`InjectUserMessage`): the agent answers them as
+        if spoken. Sent at once, like every control message; the service reports the
+        text back as the user's `ConversationText`."""
+        self._send_control(m.InjectUserMessage(content=text))
+
     def _send_control(self, message: m.ClientMessage) -> None:
         if not self._stopped:
             self._ws.send_text(m.encode(message))

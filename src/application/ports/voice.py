@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from domain.calls import NextStep
 
@@ -267,6 +267,14 @@ class AgentConnection(Protocol):
     async def send_tool_result(self, call_id: str, name: str, content: str) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class TakesCallerText(Protocol):
+    """An agent connection that also takes the caller's words as text, not audio (to
+    test a receptionist with written lines). Not every provider can."""
+
+    async def send_caller_text(self, text: str) -> None: ...
 
 
 class VoiceAgent(Protocol):

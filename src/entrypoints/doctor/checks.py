@@ -124,6 +124,8 @@ def _telnyx(key: str | None) -> Check:
 
 
 def agent(settings: DoctorSettings) -> Check:
+    if settings.voice_agent == "scripted":
+        return _scripted_agent(settings)
     if settings.deepgram_api_key is not None and settings.deepgram_api_key.get_secret_value():
         return Check("ok", "agent", "DEEPGRAM_API_KEY set")
     return Check(
@@ -131,6 +133,24 @@ def agent(settings: DoctorSettings) -> Check:
         "agent",
         "DEEPGRAM_API_KEY unset: callers hear an apology and go to the front desk",
         "set DEEPGRAM_API_KEY (console.deepgram.com, API keys)",
+    )
+
+
+def _scripted_agent(settings: DoctorSettings) -> Check:
+    """The scripted agent needs no credential, but every caller hears the same script:
+    fine for a demo or a test line, a mistake on a practice's real number."""
+    from adapters.scripted import ScriptError, load_script
+    from application.receptionist.tool_arguments import ARGUMENT_TYPES
+
+    try:
+        script = load_script(settings.agent_script, frozenset(ARGUMENT_TYPES))
+    except ScriptError as error:
+        return Check("fail", "agent", f"AGENT_SCRIPT {error}", "fix the script file")
+    return Check(
+        "warn",
+        "agent",
+        f"VOICE_AGENT=scripted: every call plays the script {script.name!r}, no real receptionist",
+        "unset VOICE_AGENT (and set DEEPGRAM_API_KEY) before taking real calls",
     )
 
 

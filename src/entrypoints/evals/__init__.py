@@ -1,0 +1,1 @@
+"""`frontdesk eval`: conversation scenarios run against the receptionist."""
