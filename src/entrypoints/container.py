@@ -130,7 +130,10 @@ def _webhook_sender(settings: Settings) -> HttpxWebhookSender:
 
 
 def _confirmation_texts(settings: Settings, practice: Practice) -> ConfirmationTexts | None:
-    return ConfirmationTexts(practice) if settings.texts_enabled else None
+    """None (no texts written) unless the server can send texts and the practice file
+    does not turn them off (`[sms] enabled = false`)."""
+    enabled = settings.texts_enabled and practice.texts.enabled
+    return ConfirmationTexts(practice) if enabled else None
 
 
 def _text_notifier(settings: Settings) -> TwilioTextNotifier:
@@ -337,6 +340,7 @@ class Container(containers.DeclarativeContainer):
         notifier=text_notifier,
         clock=clock,
         wake=text_wake,
+        observer=metrics,
         poll_interval_s=settings.provided.webhook_poll_interval_s,
     )
     """Started by the app only when `settings.texts_enabled`."""
