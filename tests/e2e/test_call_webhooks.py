@@ -63,9 +63,7 @@ async def test_a_phone_call_that_books_delivers_a_signed_call_completed_with_its
         Say("Goodbye!"),
         WaitForClose(),
     ]
-    async with phone_line(
-        database_url, script, frontdesk_webhook_allow_private_urls=True
-    ) as line:
+    async with phone_line(database_url, script, frontdesk_webhook_allow_private_urls=True) as line:
         secret = await subscribe(line.api, receiver.url, ["call.completed"])
         call = new_call(from_number=CALLER)
         sim = await line.dial_in(call)
