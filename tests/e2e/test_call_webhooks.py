@@ -102,7 +102,7 @@ async def test_a_call_turned_away_delivers_call_turned_away(
         database_url, deepgram_key=None, frontdesk_webhook_allow_private_urls=True
     ) as line:
         secret = await subscribe(line.api, receiver.url, ["call.turned_away"])
-        call, _ = await line.ring(new_call(from_number=CALLER))
+        await line.ring(new_call(from_number=CALLER))
         received, body = await arrival(receiver)
 
     assert signed_by(secret, received.headers, received.body)
