@@ -35,7 +35,7 @@ from application.calls.records import (
 )
 from application.calls.session import SessionLimits
 from application.calls.touched_appointments import TouchedAppointmentsHandler
-from application.notifications import ConfirmationTexts, TextDispatcher
+from application.notifications import ConfirmationTexts, RecordOptOutHandler, TextDispatcher
 from application.ports import VoiceAgent
 from application.receptionist.tools import ReceptionistTools
 from application.scheduling import (
@@ -332,6 +332,12 @@ class Container(containers.DeclarativeContainer):
         wake=delivery_wake,
     )
 
+    record_opt_out = providers.Factory(
+        RecordOptOutHandler,
+        uow=unit_of_work.provider,
+        clock=clock,
+        default_region=practice.provided.default_region,
+    )
     text_queue = providers.Singleton(SqlAlchemyTextQueue, database=database)
     text_notifier = providers.Singleton(_text_notifier, settings=settings)
     text_dispatcher = providers.Singleton(

@@ -34,6 +34,7 @@ from entrypoints.http.telnyx_webhooks import (
     telnyx_verifier,
 )
 from entrypoints.http.twilio_media import twilio_media_handler
+from entrypoints.http.twilio_messages import twilio_messages_router
 from entrypoints.http.twilio_webhooks import MEDIA_PATH as TWILIO_MEDIA_PATH
 from entrypoints.http.twilio_webhooks import twilio_router
 from entrypoints.http.v1 import (
@@ -130,7 +131,7 @@ def create_app(
 
     gateway = CallGateway(container)
     telnyx = telnyx_verifier(container)
-    carriers = [twilio_router(container, gateway)]
+    carriers = [twilio_router(container, gateway), twilio_messages_router(container)]
     if telnyx is not None:
         carriers.append(telnyx_router(container, gateway, telnyx))
     warming: set[asyncio.Task[int]] = set()  # the loop keeps only weak references
