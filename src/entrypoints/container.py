@@ -15,6 +15,7 @@ from adapters.httpx_webhooks import HttpxWebhookSender
 from adapters.practice_file import PracticeFileError, load_practice
 from adapters.sql import Database, SqlAlchemyUnitOfWork
 from adapters.sql.delivery_queue import SqlAlchemyDeliveryQueue
+from adapters.sql.outbound_log import SqlAlchemyOutboundLog
 from adapters.sql.text_queue import SqlAlchemyTextQueue
 from adapters.sql.webhook_subscriptions import SqlAlchemyWebhookSubscriptions
 from adapters.system_clock import SystemClock
@@ -36,6 +37,7 @@ from application.calls.records import (
 from application.calls.session import SessionLimits
 from application.calls.touched_appointments import TouchedAppointmentsHandler
 from application.notifications import ConfirmationTexts, RecordOptOutHandler, TextDispatcher
+from application.notifications.outbound_history import OutboundHistoryHandler
 from application.ports import VoiceAgent
 from application.receptionist.tools import ReceptionistTools
 from application.scheduling import (
@@ -337,6 +339,9 @@ class Container(containers.DeclarativeContainer):
         uow=unit_of_work.provider,
         clock=clock,
         default_region=practice.provided.default_region,
+    )
+    outbound_history = providers.Factory(
+        OutboundHistoryHandler, log=providers.Singleton(SqlAlchemyOutboundLog, database=database)
     )
     text_queue = providers.Singleton(SqlAlchemyTextQueue, database=database)
     text_notifier = providers.Singleton(_text_notifier, settings=settings)

@@ -12,10 +12,14 @@ from typing import Any
 import httpx
 import pytest
 from tests.e2e.phone_fixtures import phone_line
+from tests.e2e.test_console_outbound import section, signed_in
+from tests.support.console_browser import add_staff
 from tests.support.deepgram_emulator import CallFunction, Say, Script, UserSays, WaitForClose
 from tests.support.twilio_simulator import new_call
 from tests.support.webhook_receiver import Received, WebhookReceiver, webhook_receiver
 from tests.support.webhooks import signed_by
+
+from adapters.sql import Database
 
 CALLER = "+14155550123"
 
@@ -42,6 +46,19 @@ async def arrival(receiver: WebhookReceiver) -> tuple[Received, dict[str, Any]]:
     received = await asyncio.to_thread(receiver.next, 10)
     body: dict[str, Any] = json.loads(received.body)
     return received, body
+
+
+async def console_call_page(base_url: str, database_url: str, call_id: str) -> str:
+    database = Database.from_url(database_url)
+    try:
+        await add_staff(database)
+    finally:
+        await database.dispose()
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as browser:
+        await signed_in(browser)
+        page = await browser.get(f"/console/calls/{call_id}")
+    assert page.status_code == 200, page.text
+    return page.text
 
 
 async def test_a_phone_call_that_books_delivers_a_signed_call_completed_with_its_summary(
@@ -75,6 +92,7 @@ async def test_a_phone_call_that_books_delivers_a_signed_call_completed_with_its
         received, body = await arrival(receiver)
         record = await line.call_record(call.call_sid)
         by_url = await line.api.get(body["data"]["url"])
+        console_page = await console_call_page(line.base_url, database_url, record["call"]["id"])
 
     assert signed_by(secret, received.headers, received.body)
     assert body["type"] == "call.completed"
@@ -93,6 +111,10 @@ async def test_a_phone_call_that_books_delivers_a_signed_call_completed_with_its
     assert data["url"] == f"/api/v1/calls/{data['call_id']}"
     assert by_url.status_code == 200, by_url.text
     assert receiver.received == [received]  # one event per call
+    deliveries = section(console_page, "webhook-deliveries")
+    assert [(row[0], row[2]) for row in deliveries] == [("call.completed", receiver.url)]
+    texts = section(console_page, "texts")  # texts are off on this server
+    assert texts == []
 
 
 async def test_a_call_turned_away_delivers_call_turned_away(
