@@ -19,6 +19,7 @@ from adapters.sql.outbound_log import SqlAlchemyOutboundLog
 from adapters.sql.text_queue import SqlAlchemyTextQueue
 from adapters.sql.webhook_subscriptions import SqlAlchemyWebhookSubscriptions
 from adapters.system_clock import SystemClock
+from adapters.telnyx_rest.messaging import TelnyxTextNotifier
 from adapters.twilio_rest.messaging import TwilioTextNotifier
 from application.calls.admission import (
     AdmitCallHandler,
@@ -38,7 +39,7 @@ from application.calls.session import SessionLimits
 from application.calls.touched_appointments import TouchedAppointmentsHandler
 from application.notifications import ConfirmationTexts, RecordOptOutHandler, TextDispatcher
 from application.notifications.outbound_history import OutboundHistoryHandler
-from application.ports import VoiceAgent
+from application.ports import Notifier, VoiceAgent
 from application.receptionist.tools import ReceptionistTools
 from application.scheduling import (
     BookAppointmentHandler,
@@ -138,7 +139,15 @@ def _confirmation_texts(settings: Settings, practice: Practice) -> ConfirmationT
     return ConfirmationTexts(practice) if enabled else None
 
 
-def _text_notifier(settings: Settings) -> TwilioTextNotifier:
+def _text_notifier(settings: Settings) -> Notifier:
+    """The one place that picks who sends texts (`Settings.text_provider`)."""
+    if settings.text_provider == "telnyx":
+        key = settings.telnyx_api_key.get_secret_value() if settings.telnyx_api_key else ""
+        return TelnyxTextNotifier(
+            key,
+            from_number=settings.telnyx_messaging_from or "",
+            base_url=settings.telnyx_api_base_url,
+        )
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
     return TwilioTextNotifier(
         settings.twilio_account_sid or "",

@@ -46,6 +46,10 @@ class Notifier(Protocol):
         """Hand one SMS to the provider; its id for the message. Raises `TextNotSent`."""
         ...
 
+    async def aclose(self) -> None:
+        """Release the provider's connections (at shutdown)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DueText:
