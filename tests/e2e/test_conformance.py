@@ -212,6 +212,9 @@ async def test_keypad_digits_are_taken_without_disturbing_the_call(
         await stream.send_stop()
         await stream.wait_closed()
         stream.assert_no_violations()
+        # The caller's socket closes before the server has stored its record: wait for
+        # the carrier's final status, as the other hang-up scenarios do.
+        await line.completed(call)
         assert (await line.record(call))["call"]["end_reason"] == "caller_hung_up"
 
 
