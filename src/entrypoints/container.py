@@ -17,9 +17,11 @@ from adapters.scripted import ScriptedVoiceAgent, load_script
 from adapters.sql import Database, SqlAlchemyUnitOfWork
 from adapters.sql.delivery_queue import SqlAlchemyDeliveryQueue
 from adapters.sql.event_relay import PostgresEventRelay, asyncpg_dsn
+from adapters.sql.outbound_log import SqlAlchemyOutboundLog
 from adapters.sql.text_queue import SqlAlchemyTextQueue
 from adapters.sql.webhook_subscriptions import SqlAlchemyWebhookSubscriptions
 from adapters.system_clock import SystemClock
+from adapters.telnyx_rest.messaging import TelnyxTextNotifier
 from adapters.twilio_rest.messaging import TwilioTextNotifier
 from application.calls.admission import (
     AdmitCallHandler,
@@ -37,8 +39,9 @@ from application.calls.records import (
     ListCallsHandler,
 )
 from application.calls.touched_appointments import TouchedAppointmentsHandler
-from application.notifications import ConfirmationTexts, TextDispatcher
-from application.ports import Clock, VoiceAgent
+from application.notifications import ConfirmationTexts, RecordOptOutHandler, TextDispatcher
+from application.notifications.outbound_history import OutboundHistoryHandler
+from application.ports import Clock, Notifier, VoiceAgent
 from application.receptionist.tool_arguments import ARGUMENT_TYPES
 from application.receptionist.tools import ReceptionistTools
 from application.scheduling import (
@@ -158,10 +161,21 @@ def _webhook_sender(settings: Settings) -> HttpxWebhookSender:
 
 
 def _confirmation_texts(settings: Settings, practice: Practice) -> ConfirmationTexts | None:
-    return ConfirmationTexts(practice) if settings.texts_enabled else None
+    """None (no texts written) unless the server can send texts and the practice file
+    does not turn them off (`[sms] enabled = false`)."""
+    enabled = settings.texts_enabled and practice.texts.enabled
+    return ConfirmationTexts(practice) if enabled else None
 
 
-def _text_notifier(settings: Settings) -> TwilioTextNotifier:
+def _text_notifier(settings: Settings) -> Notifier:
+    """The one place that picks who sends texts (`Settings.text_provider`)."""
+    if settings.text_provider == "telnyx":
+        key = settings.telnyx_api_key.get_secret_value() if settings.telnyx_api_key else ""
+        return TelnyxTextNotifier(
+            key,
+            from_number=settings.telnyx_messaging_from or "",
+            base_url=settings.telnyx_api_base_url,
+        )
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
     return TwilioTextNotifier(
         settings.twilio_account_sid or "",
@@ -368,6 +382,15 @@ class Container(containers.DeclarativeContainer):
         wake=delivery_wake,
     )
 
+    record_opt_out = providers.Factory(
+        RecordOptOutHandler,
+        uow=unit_of_work.provider,
+        clock=clock,
+        default_region=practice.provided.default_region,
+    )
+    outbound_history = providers.Factory(
+        OutboundHistoryHandler, log=providers.Singleton(SqlAlchemyOutboundLog, database=database)
+    )
     text_queue = providers.Singleton(SqlAlchemyTextQueue, database=database)
     text_notifier = providers.Singleton(_text_notifier, settings=settings)
     text_dispatcher = providers.Singleton(
@@ -376,6 +399,7 @@ class Container(containers.DeclarativeContainer):
         notifier=text_notifier,
         clock=clock,
         wake=text_wake,
+        observer=metrics,
         poll_interval_s=settings.provided.webhook_poll_interval_s,
     )
     """Started by the app only when `settings.texts_enabled`."""

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_PRACTICE_FILE = Path(__file__).parent / "practices" / "dental_office.toml"
@@ -91,6 +91,19 @@ class Settings(BaseSettings):
         description="The number (E.164) confirmation texts are sent from. Texts are sent "
         "only when it, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are all set.",
     )
+    telnyx_api_key: SecretStr | None = Field(
+        default=None, description="A Telnyx API key (v2), for texts sent through Telnyx."
+    )
+    telnyx_messaging_from: str | None = Field(
+        default=None,
+        description="The Telnyx number (E.164, on a messaging profile) texts are sent from. "
+        "Texts go through Telnyx when it and TELNYX_API_KEY are set; not with "
+        "TWILIO_MESSAGING_FROM as well.",
+    )
+    telnyx_api_base_url: str = Field(
+        default="https://api.telnyx.com",
+        description="Telnyx's REST API host (a proxy, or the tests' stand-in).",
+    )
     deepgram_api_key: SecretStr | None = None
     deepgram_agent_url: str = "wss://agent.deepgram.com/v1/agent/converse"
     deepgram_connect_timeout_s: float = 5.0
@@ -173,11 +186,27 @@ class Settings(BaseSettings):
     def embedded_database(self) -> bool:
         return self.database_url is None
 
+    @model_validator(mode="after")
+    def _one_text_sender(self) -> Settings:
+        if self.twilio_messaging_from and self.telnyx_messaging_from:
+            raise ValueError(
+                "set TWILIO_MESSAGING_FROM or TELNYX_MESSAGING_FROM, not both: texts go "
+                "through one provider"
+            )
+        return self
+
+    @property
+    def text_provider(self) -> Literal["twilio", "telnyx"] | None:
+        """Which provider sends texts, or None: texting is not (fully) configured."""
+        if self.twilio_messaging_from and self.twilio_account_sid and self.twilio_auth_token:
+            return "twilio"
+        if self.telnyx_messaging_from and self.telnyx_api_key:
+            return "telnyx"
+        return None
+
     @property
     def texts_enabled(self) -> bool:
-        return bool(
-            self.twilio_messaging_from and self.twilio_account_sid and self.twilio_auth_token
-        )
+        return self.text_provider is not None
 
     @property
     def twilio_auth_tokens(self) -> list[str]:
@@ -198,6 +227,8 @@ class Settings(BaseSettings):
             values.append(self.frontdesk_metrics_token.get_secret_value())
         if self.deepgram_api_key is not None:
             values.append(self.deepgram_api_key.get_secret_value())
+        if self.telnyx_api_key is not None:
+            values.append(self.telnyx_api_key.get_secret_value())
         if self.console_secret is not None:
             values.append(self.console_secret.get_secret_value())
         if self.database_url is not None:

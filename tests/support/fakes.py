@@ -41,6 +41,7 @@ class InMemoryStore:
     calls: dict[str, Call] = field(default_factory=dict)
     events: list[OutboxEvent] = field(default_factory=list)
     texts: list[TextMessage] = field(default_factory=list)
+    voided_reminders: list[UUID] = field(default_factory=list)
 
 
 class FakeAppointmentRepository:
@@ -153,12 +154,16 @@ class FakeOutbox:
     def __init__(self) -> None:
         self.staged: list[OutboxEvent] = []
         self.staged_texts: list[TextMessage] = []
+        self.staged_voids: list[UUID] = []
 
     async def add(self, event: OutboxEvent) -> None:
         self.staged.append(event)
 
     async def add_text(self, message: TextMessage) -> None:
         self.staged_texts.append(message)
+
+    async def void_reminders(self, appointment_id: UUID) -> None:
+        self.staged_voids.append(appointment_id)
 
 
 class FakeUnitOfWork:
@@ -193,6 +198,7 @@ class FakeUnitOfWork:
         self._calls.staged.clear()
         self._outbox.staged.clear()
         self._outbox.staged_texts.clear()
+        self._outbox.staged_voids.clear()
 
     async def commit(self) -> None:
         merged = {**self._store.appointments, **self._appointments.staged}
@@ -214,6 +220,7 @@ class FakeUnitOfWork:
         self._store.calls.update(self._calls.staged)
         self._store.events.extend(self._outbox.staged)
         self._store.texts.extend(self._outbox.staged_texts)
+        self._store.voided_reminders.extend(self._outbox.staged_voids)
         self._discard()
         self.committed = True
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.practice_file import PracticeFileError, load_practice
+from domain.scheduling import TextPolicy
 from entrypoints.settings import DEFAULT_PRACTICE_FILE
 
 SAMPLE = DEFAULT_PRACTICE_FILE.read_text()
@@ -128,3 +129,29 @@ def test_an_unknown_or_bad_receptionist_key_is_refused_naming_it(
 ) -> None:
     with pytest.raises(PracticeFileError, match=message.replace(".", r"\.")):
         load_practice(write(tmp_path, SAMPLE + section))
+
+
+def test_texts_are_on_without_reminders_unless_the_sms_table_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    assert load_practice(write(tmp_path, SAMPLE)).texts == TextPolicy()
+    with_sms = SAMPLE + "\n[sms]\nenabled = true\nreminder_hours = 24\n"
+    texts = load_practice(write(tmp_path, with_sms)).texts
+    assert texts == TextPolicy(enabled=True, reminder_before=timedelta(hours=24))
+    off = SAMPLE + "\n[sms]\nenabled = false\n"
+    assert load_practice(write(tmp_path, off)).texts.enabled is False
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("reminder_hours = 0", "sms.reminder_hours"),
+        ("reminder_hours = 1000", "sms.reminder_hours"),
+        ('reminder_hours = "24"', "sms.reminder_hours"),
+        ('enabled = "yes"', "sms.enabled"),
+        ("remind_hours = 24", "sms.remind_hours: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_sms_table_names_the_key(tmp_path: Path, table: str, message: str) -> None:
+    with pytest.raises(PracticeFileError, match=message):
+        load_practice(write(tmp_path, SAMPLE + f"\n[sms]\n{table}\n"))

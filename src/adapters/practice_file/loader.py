@@ -19,13 +19,23 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from domain.scheduling import OpenInterval, Practice, Provider, Receptionist, Service, Weekday
+from domain.scheduling import (
+    OpenInterval,
+    Practice,
+    Provider,
+    Receptionist,
+    Service,
+    TextPolicy,
+    Weekday,
+)
 
 _ID = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
 _INTERVAL = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -137,11 +147,21 @@ class _ReceptionistSection(_Strict):
         return {**rest, "providers": tables}
 
 
+class _SmsSection(_Strict):
+    """`[sms]`: texts to patients. `enabled = false` sends none even when the server has
+    a sender number; `reminder_hours` (1 to 336) sends a reminder that many hours before
+    each appointment (none when absent)."""
+
+    enabled: StrictBool = True
+    reminder_hours: StrictInt | None = Field(default=None, ge=1, le=336)
+
+
 class _PracticeFile(_Strict):
     practice: _PracticeSection
     services: list[_ServiceEntry] = Field(min_length=1)
     providers: list[_ProviderEntry] = Field(min_length=1)
     receptionist: _ReceptionistSection = _ReceptionistSection()
+    sms: _SmsSection = _SmsSection()
 
 
 def _parse_interval(value: str) -> OpenInterval:
@@ -222,5 +242,11 @@ def _to_domain(spec: _PracticeFile, path: Path, default_region: str | None) -> P
             voice=spec.receptionist.voice,
             language=spec.receptionist.language,
             provider_options=spec.receptionist.providers,
+        ),
+        texts=TextPolicy(
+            enabled=spec.sms.enabled,
+            reminder_before=(
+                timedelta(hours=spec.sms.reminder_hours) if spec.sms.reminder_hours else None
+            ),
         ),
     )

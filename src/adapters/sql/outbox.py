@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC
+from uuid import UUID
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from adapters.sql.repositories import PendingWrites
 from adapters.sql.tables import text_messages, webhook_events
-from application.ports import TextMessage
+from application.ports import TextKind, TextMessage
 from domain.webhooks import OutboxEvent
 
 
@@ -39,6 +40,7 @@ class SqlAlchemyOutbox:
                 occurred_at=event.occurred_at,
                 body=event_body(event),
                 fanned_out=False,
+                subject_id=event.subject_id,
             )
         )
         self.added += 1
@@ -51,8 +53,21 @@ class SqlAlchemyOutbox:
                 body=message.body,
                 status="pending",
                 failed_attempts=0,
-                next_attempt_at=message.created_at,
+                next_attempt_at=message.send_at or message.created_at,
                 created_at=message.created_at,
+                kind=message.kind.value,
+                appointment_id=message.appointment_id,
             )
         )
         self.added += 1
+
+    async def void_reminders(self, appointment_id: UUID) -> None:
+        self._writes.add(
+            update(text_messages)
+            .where(
+                text_messages.c.appointment_id == appointment_id,
+                text_messages.c.kind == TextKind.REMINDER.value,
+                text_messages.c.status == "pending",
+            )
+            .values(status="voided", next_attempt_at=None, claim=None)
+        )

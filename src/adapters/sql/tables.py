@@ -223,7 +223,9 @@ webhook_events = Table(
     Column("occurred_at", UtcDateTime(), nullable=False),
     Column("body", Text(), nullable=False),  # exactly the bytes every attempt sends
     Column("fanned_out", Boolean(), nullable=False),
+    Column("subject_id", Uuid(), nullable=True),  # the call or appointment it is about
     Index("ix_webhook_events_fanned_out_occurred_at", "fanned_out", "occurred_at"),
+    Index("ix_webhook_events_subject_id", "subject_id"),
 )
 
 webhook_deliveries = Table(
@@ -284,6 +286,16 @@ text_messages = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("sent_id", String(64), nullable=True),  # the provider's message id
     Column("last_error", String(500), nullable=True),
-    CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+    Column("kind", String(16), nullable=False, server_default="confirmation"),
+    Column("appointment_id", Uuid(), nullable=True),
+    CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped', 'voided')", name="status"),
     Index("ix_text_messages_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_text_messages_appointment_id", "appointment_id"),
+)
+
+text_opt_outs = Table(
+    "text_opt_outs",
+    metadata,
+    Column("phone", String(16), primary_key=True),  # E.164
+    Column("opted_out_at", UtcDateTime(), nullable=False),
 )

@@ -22,6 +22,7 @@ from adapters.sql.staff_repository import (
     SqlAlchemyStaffAccounts,
     SqlAlchemyStaffSessions,
 )
+from adapters.sql.text_opt_outs import SqlAlchemyTextOptOuts
 
 
 class SqlAlchemyUnitOfWork:
@@ -42,6 +43,7 @@ class SqlAlchemyUnitOfWork:
     staff_sessions: SqlAlchemyStaffSessions
     login_failures: SqlAlchemyLoginFailures
     outbox: SqlAlchemyOutbox
+    text_opt_outs: SqlAlchemyTextOptOuts
 
     def __init__(
         self, database: Database, on_outbox_commit: Callable[[], None] | None = None
@@ -64,6 +66,7 @@ class SqlAlchemyUnitOfWork:
         self.staff_sessions = SqlAlchemyStaffSessions(self._session, self._writes)
         self.login_failures = SqlAlchemyLoginFailures(self._session, self._writes)
         self.outbox = SqlAlchemyOutbox(self._writes)
+        self.text_opt_outs = SqlAlchemyTextOptOuts(self._session, self._writes)
         return self
 
     async def __aexit__(

@@ -71,3 +71,9 @@ def render(outcome: CallOutcome, *, voice: str = DEFAULT_VOICE) -> str:
 
 def _xml(response: VoiceResponse) -> str:
     return str(response.to_xml())
+
+
+def no_reply() -> str:
+    """An empty Messaging TwiML answer: we send no reply to an incoming text (Twilio's
+    own opt-out handling answers STOP and START)."""
+    return '<?xml version="1.0" encoding="UTF-8"?><Response />'

@@ -58,3 +58,6 @@ class TwilioTextNotifier:
                 f"could not reach Twilio ({type(error).__name__})", permanent=False
             ) from None
         return str(message.sid)
+
+    async def aclose(self) -> None:
+        """Nothing to release: each send makes its own request in a worker thread."""

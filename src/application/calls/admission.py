@@ -9,7 +9,9 @@ import uuid
 from dataclasses import dataclass
 
 from application.ports import Clock, UnitOfWorkFactory
+from application.webhooks.payloads import call_event
 from domain.calls import Call, EndReason, NextStep, StreamRefused
+from domain.webhooks import EventType
 
 
 def token_digest(token: str) -> str:
@@ -55,8 +57,9 @@ class AdmitCallHandler:
 
 class TurnAwayCallHandler:
     """Record a call that was answered with a refusal (over capacity, draining, no
-    agent), so it shows in the call history like any other. A repeated webhook for a
-    call already recorded changes nothing."""
+    agent), so it shows in the call history like any other, and tell integrators
+    (`call.turned_away`, in the same transaction). A repeated webhook for a call already
+    recorded changes nothing and sends nothing."""
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
@@ -67,8 +70,10 @@ class TurnAwayCallHandler:
             if known is not None:
                 return
             call = _new_call(incoming, self._clock)
-            call.turn_away(reason, step, self._clock.now())
+            now = self._clock.now()
+            call.turn_away(reason, step, now)
             await uow.calls.add(call)
+            await uow.outbox.add(call_event(EventType.CALL_TURNED_AWAY, call, now=now))
             await uow.commit()
 
 

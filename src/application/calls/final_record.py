@@ -7,7 +7,9 @@ import logging
 
 from application.errors import StorageUnavailable
 from application.ports import Clock, UnitOfWorkFactory
+from application.webhooks.payloads import call_event
 from domain.calls import Call
+from domain.webhooks import EventType
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +35,17 @@ class FinalRecord:
 
         The carrier's final status is kept: its status report often lands while the call
         is finalising, and our copy of the record predates it (a blind write would
-        erase it)."""
+        erase it). `call.completed` is written in the same transaction: an event for a
+        record that was not stored is never sent, and a stored one always has its event."""
         try:
             async with self._uow() as uow:
                 stored = await uow.calls.get(call.id, for_update=True)
                 if stored is not None and stored.carrier_status and not call.carrier_status:
                     call.complete(stored.carrier_status, stored.duration_s, self._clock.now())
                 await uow.calls.update(call)
+                await uow.outbox.add(
+                    call_event(EventType.CALL_COMPLETED, call, now=self._clock.now())
+                )
                 await uow.commit()
         except StorageUnavailable:
             return False

@@ -1,7 +1,15 @@
 """Ports: what the application needs from the outside world, in its own words."""
 
 from application.ports.clock import Clock
-from application.ports.notifier import DueText, Notifier, TextMessage, TextNotSent, TextQueue
+from application.ports.notifier import (
+    DueText,
+    Notifier,
+    TextKind,
+    TextMessage,
+    TextNotSent,
+    TextObserver,
+    TextQueue,
+)
 from application.ports.passwords import PasswordHasher
 from application.ports.unit_of_work import (
     AppointmentQuery,
@@ -15,6 +23,7 @@ from application.ports.unit_of_work import (
     Page,
     StaffAccounts,
     StaffSessions,
+    TextOptOuts,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -100,8 +109,11 @@ __all__ = [
     "StaffAccounts",
     "StaffSessions",
     "TakesCallerText",
+    "TextKind",
     "TextMessage",
     "TextNotSent",
+    "TextObserver",
+    "TextOptOuts",
     "TextQueue",
     "ToolCallHistory",
     "ToolCallRequested",

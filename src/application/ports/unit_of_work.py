@@ -171,8 +171,26 @@ class Outbox(Protocol):
     async def add(self, event: OutboxEvent) -> None: ...
 
     async def add_text(self, message: TextMessage) -> None:
-        """A text to a patient, sent after commit by the text dispatcher."""
+        """A text to a patient, sent after commit (or at its `send_at`) by the text
+        dispatcher."""
         ...
+
+    async def void_reminders(self, appointment_id: UUID) -> None:
+        """Reminders of this appointment not yet sent will not be (it was cancelled or
+        moved); they stay on record as `voided`."""
+        ...
+
+
+class TextOptOuts(Protocol):
+    """Numbers (E.164) that asked for no more texts."""
+
+    async def opt_out(self, phone: PhoneNumber, at: datetime) -> None:
+        """Idempotent: a number already opted out keeps its first time."""
+        ...
+
+    async def opt_in(self, phone: PhoneNumber) -> None: ...
+
+    async def is_opted_out(self, phone: PhoneNumber) -> bool: ...
 
 
 class UnitOfWork(Protocol):
@@ -191,6 +209,7 @@ class UnitOfWork(Protocol):
     staff_sessions: StaffSessions
     login_failures: LoginFailures
     outbox: Outbox
+    text_opt_outs: TextOptOuts
 
     async def __aenter__(self) -> Self: ...
 

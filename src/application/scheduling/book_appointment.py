@@ -64,7 +64,8 @@ class BookAppointmentHandler:
     (`SlotTaken`). With an idempotency key, a repeat of the same request returns the
     first booking and a different request with the same key is an `IdempotencyConflict`.
     `appointment.booked` is written to the outbox in the booking's transaction (a
-    replay writes nothing), and with `texts`, the patient's confirmation text.
+    replay writes nothing), and with `texts`, the patient's confirmation text and (if the
+    practice sends them) a reminder due some hours before the appointment.
     """
 
     def __init__(
@@ -115,6 +116,9 @@ class BookAppointmentHandler:
                 )
                 if self._texts is not None:
                     await uow.outbox.add_text(self._texts.booked(appointment, now))
+                    reminder = self._texts.reminder(appointment, now)
+                    if reminder is not None:
+                        await uow.outbox.add_text(reminder)
                 await uow.commit()
         except DuplicateIdempotencyKey:
             assert command.idempotency is not None

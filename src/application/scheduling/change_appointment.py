@@ -31,7 +31,7 @@ class CancelAppointmentHandler:
 
     The row is locked for the transaction, so a concurrent reschedule waits its turn.
     `appointment.cancelled` (and, with `texts`, the patient's text) is written to the
-    outbox in the same transaction.
+    outbox in the same transaction, and its pending reminder is voided.
     """
 
     def __init__(
@@ -52,6 +52,7 @@ class CancelAppointmentHandler:
                     EventType.APPOINTMENT_CANCELLED, appointment, source=command.source, now=now
                 )
             )
+            await uow.outbox.void_reminders(appointment.id)
             if self._texts is not None:
                 await uow.outbox.add_text(self._texts.cancelled(appointment, now))
             await uow.commit()
@@ -64,7 +65,8 @@ class RescheduleAppointmentHandler:
     One transaction: the new time is taken and the old released together, or nothing
     changes (`SlotTaken` when someone else holds the new time);
     `appointment.rescheduled` (with the slot it left; with `texts`, the patient's text) is
-    written to the outbox with it.
+    written to the outbox with it; its pending reminder is voided and a new one scheduled
+    for the new time.
     """
 
     def __init__(
@@ -102,7 +104,11 @@ class RescheduleAppointmentHandler:
                     previous_slot=previous,
                 )
             )
+            await uow.outbox.void_reminders(appointment.id)
             if self._texts is not None:
                 await uow.outbox.add_text(self._texts.rescheduled(appointment, now))
+                reminder = self._texts.reminder(appointment, now)
+                if reminder is not None:
+                    await uow.outbox.add_text(reminder)
             await uow.commit()
         return appointment

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from application.webhooks.call_report import report_on
 from domain.calls import Call
 from domain.scheduling import Appointment, Slot
 from domain.webhooks import EventSource, EventType, OutboxEvent
@@ -48,12 +49,23 @@ def appointment_event(
     }
     if previous_slot is not None:
         data["previous"] = _slot(previous_slot)
-    return OutboxEvent(type=event_type, occurred_at=now, data=data)
+    return OutboxEvent(type=event_type, occurred_at=now, data=data, subject_id=appointment.id)
+
+
+def call_api_path(call: Call) -> str:
+    """Where integrators read the whole record (turns, tool calls) over the REST API."""
+    return f"/api/v1/calls/{call.id}"
 
 
 def call_event(event_type: EventType, call: Call, *, now: datetime) -> OutboxEvent:
     """`call.completed` or `call.turned_away`, from the call's final record. The only
-    place that reads a call's fields for webhooks."""
+    place that reads a call's fields for webhooks.
+
+    `duration_s` is ours (admission to our end of the call), not the carrier's billed
+    figure; `appointments` and `summary` come from the call's successful booking, moving
+    and cancelling tool invocations; `url` is the record's path in the REST API."""
+    report = report_on(call)
+    elapsed = call.elapsed_s
     data: dict[str, Any] = {
         "call_id": str(call.id),
         "carrier": call.carrier,
@@ -61,8 +73,14 @@ def call_event(event_type: EventType, call: Call, *, now: datetime) -> OutboxEve
         "to": call.to_number,
         "started_at": _instant(call.started_at),
         "ended_at": _instant(call.ended_at),
+        "outcome": report.outcome,
         "end_reason": call.end_reason.value if call.end_reason else None,
         "next_step": call.next_step.value,
-        "duration_s": call.duration_s,
+        "duration_s": round(elapsed) if elapsed is not None else None,
+        "appointments": [
+            {"appointment_id": t.appointment_id, "action": t.action} for t in report.appointments
+        ],
+        "summary": report.summary,
+        "url": call_api_path(call),
     }
-    return OutboxEvent(type=event_type, occurred_at=now, data=data)
+    return OutboxEvent(type=event_type, occurred_at=now, data=data, subject_id=call.id)

@@ -23,6 +23,7 @@ from domain.scheduling.practice import (
     Provider,
     Receptionist,
     Service,
+    TextPolicy,
     Weekday,
 )
 from domain.scheduling.slots import Busy, Slot, offered_slot, open_slots, parse_slot_id, slot_id
@@ -51,6 +52,7 @@ __all__ = [
     "SlotInPast",
     "SlotNotOffered",
     "SlotTaken",
+    "TextPolicy",
     "UnknownProvider",
     "UnknownService",
     "Weekday",

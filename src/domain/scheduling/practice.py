@@ -76,6 +76,20 @@ class Receptionist:
 
 
 @dataclass(frozen=True, slots=True)
+class TextPolicy:
+    """`[sms]` in the practice file: whether patients get texts at all (when the server
+    can send them), and how long before an appointment its reminder goes (None: no
+    reminders)."""
+
+    enabled: bool = True
+    reminder_before: timedelta | None = None
+
+    def __post_init__(self) -> None:
+        if self.reminder_before is not None and self.reminder_before <= timedelta(0):
+            raise ValueError("a reminder must go before the appointment")
+
+
+@dataclass(frozen=True, slots=True)
 class Practice:
     """Everything about a practice that decides which slots exist.
 
@@ -97,6 +111,7 @@ class Practice:
     front_desk_phone: str | None = None
     default_region: str = "US"
     receptionist: Receptionist = field(default_factory=Receptionist)
+    texts: TextPolicy = field(default_factory=TextPolicy)
 
     def __post_init__(self) -> None:
         if self.min_notice < timedelta(0):

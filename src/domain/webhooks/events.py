@@ -32,12 +32,14 @@ class OutboxEvent:
 
     `data` holds JSON values only (str, int, float, bool, None, lists, dicts): it is
     serialised once, when stored, so every retry sends the same bytes. `id` is the
-    `webhook-id` integrators deduplicate on.
+    `webhook-id` integrators deduplicate on. `subject_id` is the call or appointment the
+    event is about, so staff can see an object's deliveries without parsing bodies.
     """
 
     type: EventType
     occurred_at: datetime
     data: Mapping[str, Any]
+    subject_id: UUID | None = None
     id: UUID = field(default_factory=uuid4)
 
     def __post_init__(self) -> None:

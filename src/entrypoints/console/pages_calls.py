@@ -16,6 +16,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
 from application.ports import CallQuery
 from domain.calls import CallStatus
 from entrypoints.console.call_fields import call_ref
+from entrypoints.console.outbound_views import outbound_views
 from entrypoints.console.rendering import page
 from entrypoints.console.views import AppointmentView, CallView, timeline
 from entrypoints.http.call_event_broker import CallEventBroker
@@ -69,12 +70,17 @@ def calls_handlers(container: Container) -> list[HTTPRouteHandler]:
         found = await find_call(container.get_call(), ref[:64])
         practice, now = container.practice(), container.clock().now()
         touched = await container.touched_appointments()({call_ref(found): found})
+        appointments = touched[call_ref(found)]
+        history = await container.outbound_history()(
+            subjects=[found.id], appointments=[a.id for a in appointments]
+        )
         return page(
             request,
             "call.html",
             call=CallView.of(found, practice.time_zone),
             entries=timeline(found, practice.time_zone),
-            appointments=[AppointmentView.of(a, practice, now) for a in touched[call_ref(found)]],
+            appointments=[AppointmentView.of(a, practice, now) for a in appointments],
+            outbound=outbound_views(history, practice.time_zone),
         )
 
     @get("/live")

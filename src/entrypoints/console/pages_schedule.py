@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from application.scheduling import CancelAppointment, FindOpenSlots, RescheduleAppointment
 from domain.scheduling import Appointment, SchedulingError
 from domain.webhooks import EventSource
+from entrypoints.console.outbound_views import outbound_views
 from entrypoints.console.rendering import page, parse_day
 from entrypoints.console.views import AppointmentView, SlotView, local_time, long_date
 
@@ -89,6 +90,9 @@ def schedule_handlers(container: Container) -> list[HTTPRouteHandler]:
                 )
             )
             slots = [SlotView.of(s, practice) for s in found]
+        history = await container.outbound_history()(
+            subjects=[appointment.id], appointments=[appointment.id]
+        )
         return page(
             request,
             "appointment.html",
@@ -100,6 +104,7 @@ def schedule_handlers(container: Container) -> list[HTTPRouteHandler]:
             slots=slots,
             error=error,
             notice=notice,
+            outbound=outbound_views(history, practice.time_zone),
         )
 
     @get("/appointments/{appointment_id:uuid}")

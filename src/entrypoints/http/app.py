@@ -27,6 +27,7 @@ from entrypoints.http.query import known_query_parameters
 from entrypoints.http.rate_limit import RateLimiter
 from entrypoints.http.security_headers import with_security_headers
 from entrypoints.http.telephony import CallGateway
+from entrypoints.http.telnyx_messages import telnyx_messages_router
 from entrypoints.http.telnyx_webhooks import MEDIA_PATH as TELNYX_MEDIA_PATH
 from entrypoints.http.telnyx_webhooks import (
     telnyx_media_handler,
@@ -34,6 +35,7 @@ from entrypoints.http.telnyx_webhooks import (
     telnyx_verifier,
 )
 from entrypoints.http.twilio_media import twilio_media_handler
+from entrypoints.http.twilio_messages import twilio_messages_router
 from entrypoints.http.twilio_webhooks import MEDIA_PATH as TWILIO_MEDIA_PATH
 from entrypoints.http.twilio_webhooks import twilio_router
 from entrypoints.http.v1 import (
@@ -132,9 +134,10 @@ def create_app(
 
     gateway = CallGateway(container)
     telnyx = telnyx_verifier(container)
-    carriers = [twilio_router(container, gateway)]
+    carriers = [twilio_router(container, gateway), twilio_messages_router(container)]
     if telnyx is not None:
         carriers.append(telnyx_router(container, gateway, telnyx))
+        carriers.append(telnyx_messages_router(container, telnyx))
     warming: set[asyncio.Task[int]] = set()  # the loop keeps only weak references
 
     async def warm_database() -> None:
@@ -174,8 +177,10 @@ def create_app(
         dispatching.clear()
         try:
             await container.webhook_sender().aclose()
+            if container.settings().texts_enabled:
+                await container.text_notifier().aclose()
         except Exception:
-            logger.exception("closing the webhook sender failed")
+            logger.exception("closing the webhook sender or the text notifier failed")
 
     async def dispose_database() -> None:
         for task in warming:

@@ -96,6 +96,13 @@ class CallMetrics:
             buckets=_WEBHOOK_LAG_BUCKETS_S,
             registry=r,
         )
+        self.texts = Counter(
+            "frontdesk_texts_total",
+            "Text attempts by outcome: sent, retried (will be tried again), failed (gave "
+            "up, or refused for good), skipped (the number texted STOP)",
+            ["outcome"],
+            registry=r,
+        )
         self.agent_reconnects = Counter(
             "frontdesk_agent_reconnects_total",
             "Voice agent connections re-opened mid-call",
@@ -134,6 +141,10 @@ class CallMetrics:
         self.webhook_deliveries.labels(outcome).inc()
         if lag_s is not None:
             self.webhook_lag.observe(max(0.0, lag_s))
+
+    def text_attempted(self, outcome: str) -> None:
+        """Count one text attempt (the `TextObserver` port)."""
+        self.texts.labels(outcome).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

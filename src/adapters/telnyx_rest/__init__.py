@@ -1,0 +1,1 @@
+"""Telnyx's REST API v2: sending texts (`messaging`)."""
