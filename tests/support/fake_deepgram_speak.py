@@ -49,7 +49,10 @@ class FakeDeepgramSpeak:
     fill: int = 0x55
     delay_s: float = 0.0
     fail_status: int | None = None
+    attempts: int = 0
+    """Every request that reached the endpoint, answered or not."""
     requests: list[SpeakRequest] = field(default_factory=list)
+    """The requests answered with audio."""
     refused: list[str] = field(default_factory=list)
     """Why each refused request was refused (a 4xx), in order."""
     _server: ThreadingHTTPServer | None = None
@@ -109,6 +112,7 @@ class FakeDeepgramSpeak:
         h.wfile.write(body)
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        self.attempts += 1
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
         if self.delay_s:

@@ -8,7 +8,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from application.ports import Clock, UnitOfWorkFactory
+from application.ports import TELEPHONE_AUDIO, AudioFormat, Clock, UnitOfWorkFactory
 from domain.calls import Call, EndReason, NextStep, StreamRefused
 
 
@@ -22,6 +22,8 @@ class IncomingCall:
     carrier_call_id: str
     from_number: str
     to_number: str
+    audio: AudioFormat = TELEPHONE_AUDIO
+    """The audio the media stream the call is answered with will carry."""
 
 
 class AdmitCallHandler:

@@ -3,6 +3,7 @@
 from application.ports.clock import Clock
 from application.ports.notifier import DueText, Notifier, TextMessage, TextNotSent, TextQueue
 from application.ports.passwords import PasswordHasher
+from application.ports.speech import SpeechSynthesizer, SpeechUnavailable
 from application.ports.unit_of_work import (
     AppointmentQuery,
     AppointmentRepository,
@@ -96,6 +97,8 @@ __all__ = [
     "PasswordHasher",
     "PlaybackMarked",
     "SendResult",
+    "SpeechSynthesizer",
+    "SpeechUnavailable",
     "StaffAccounts",
     "StaffSessions",
     "TextMessage",

@@ -26,7 +26,7 @@ from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.query import known_query_parameters
 from entrypoints.http.rate_limit import RateLimiter
 from entrypoints.http.security_headers import with_security_headers
-from entrypoints.http.telephony import CallGateway
+from entrypoints.http.telephony import CallGateway, warm_greeting_audio
 from entrypoints.http.telnyx_webhooks import MEDIA_PATH as TELNYX_MEDIA_PATH
 from entrypoints.http.telnyx_webhooks import (
     telnyx_media_handler,
@@ -133,11 +133,19 @@ def create_app(
     carriers = [twilio_router(container, gateway)]
     if telnyx is not None:
         carriers.append(telnyx_router(container, gateway, telnyx))
-    warming: set[asyncio.Task[int]] = set()  # the loop keeps only weak references
+    warming: set[asyncio.Task[Any]] = set()  # the loop keeps only weak references
 
     async def warm_database() -> None:
         # In the background: start-up must not wait for a database that is down.
         task = asyncio.create_task(container.database().warm_up(), name="warm-database-pool")
+        warming.add(task)
+        task.add_done_callback(warming.discard)
+
+    async def warm_greeting() -> None:
+        # The greeting's audio made (or read from disk) before the first call wants it.
+        if not container.agent_configured():
+            return
+        task = asyncio.create_task(warm_greeting_audio(container), name="warm-greeting")
         warming.add(task)
         task.add_done_callback(warming.discard)
 
@@ -161,6 +169,11 @@ def create_app(
             await container.webhook_sender().aclose()
         except Exception:
             logger.exception("closing the webhook sender failed")
+
+    async def close_prepared_agents() -> None:
+        warm = container.warm_agents()
+        if warm is not None:
+            await warm.aclose()
 
     async def dispose_database() -> None:
         for task in warming:
@@ -198,8 +211,8 @@ def create_app(
             "capacity": provide(container.call_capacity),
         },
         exception_handlers=dict(EXCEPTION_HANDLERS),
-        on_startup=[warm_database, start_dispatcher],
-        on_shutdown=[stop_dispatcher, dispose_database],
+        on_startup=[warm_database, warm_greeting, start_dispatcher],
+        on_shutdown=[stop_dispatcher, close_prepared_agents, dispose_database],
         logging_config=None,  # keep ours: Litestar's default would replace it at start-up
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
