@@ -664,7 +664,7 @@ def start_profiler(server_pid: int, out: Path) -> subprocess.Popen[bytes]:
             "--format",
             "raw",
             "--rate",
-            "100",
+            os.environ.get("PY_SPY_RATE", "100"),
             "--nonblocking",
             "--output",
             str(out),

@@ -32,7 +32,7 @@ from benchmarks.calls import (
     Processes,
     pct,
 )
-from benchmarks.frames import FRAME_BYTES, FRAME_S, read_tag, tagged_frame
+from benchmarks.frames import FRAME_BYTES, FRAME_S, MAGIC, read_tag, tagged_frame
 
 CLOUD_DELAYS = {"welcome": 0.300, "settings": 0.100, "greeting": 0.200}
 """The cloud-like agent: handshake, then SettingsApplied, then the first greeting audio."""
@@ -97,12 +97,15 @@ class EchoCall(SimulatedCall):
         if self.first_audio_at is None:
             self.first_audio_at = now / 1e9
             self._changed()
-        for offset in range(before, len(self.audio) - FRAME_BYTES + 1):
-            tag = read_tag(self.audio, offset)
+        # tagged frames may follow audio of any length (a greeting): find their marks
+        audio, offset = self.audio, self.audio.find(MAGIC, before)
+        while 0 <= offset <= len(audio) - FRAME_BYTES:
+            tag = read_tag(audio, offset)
             if tag is not None and tag[0] == self.index:
                 sent = self.sent_ns.pop(tag[1], None)
                 if sent is not None:
                     self.rtts.append((sent, now - sent))
+            offset = audio.find(MAGIC, offset + 1)
 
 
 @dataclass

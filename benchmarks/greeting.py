@@ -26,10 +26,11 @@ import shlex
 import shutil
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
-from benchmarks.calls import Processes, proc_cpu_s, start_server
+from benchmarks.calls import Processes, proc_cpu_s, start_profiler, start_server, top_frames
 from benchmarks.echo_calls import (
     CLOUD_DELAYS,
     CallRecord,
@@ -68,6 +69,11 @@ def main() -> None:
     parser.add_argument(
         "--server-env", action="append", default=[], help="KEY=VALUE for the server (repeatable)"
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record the server with py-spy into this directory (uv run --with py-spy ...)",
+    )
     args = parser.parse_args()
     if not 1 <= args.calls <= 1000 or not 1 <= args.concurrency <= 100:
         parser.error("--calls 1..1000, --concurrency 1..100")
@@ -92,10 +98,21 @@ def main() -> None:
             base, _ = start_server(procs, database_url, agent_url, extra_env=env)
             assert procs.server is not None
             time.sleep(2.0)  # let start-up work (a greeting synthesised at start) settle
+            profiler = None
+            if args.profile is not None:
+                args.profile.mkdir(parents=True, exist_ok=True)
+                profiler = start_profiler(procs.server.pid, args.profile / "greeting.txt")
             cpu0 = proc_cpu_s(procs.server.pid)
             records = asyncio.run(drive(args.calls, args.concurrency, base, args.gap_s))
             time.sleep(1.0)  # teardown of the last call
             cpu = proc_cpu_s(procs.server.pid) - cpu0
+            if profiler is not None:
+                import signal
+
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(timeout=60)
+                for line in top_frames(args.profile / "greeting.txt", 30):
+                    print("  " + line)
         finally:
             procs.stop()
         failed = [r for r in records if r.error]
