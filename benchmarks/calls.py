@@ -327,10 +327,16 @@ def start_emulator(
     raise RuntimeError("emulator did not start: " + (procs.workdir / "emulator.log").read_text())
 
 
-def start_server(procs: Processes, database_url: str, agent_url: str) -> tuple[str, list[str]]:
+def start_server(
+    procs: Processes,
+    database_url: str,
+    agent_url: str,
+    extra_env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> tuple[str, list[str]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port), *extra_args]
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -342,6 +348,7 @@ def start_server(procs: Processes, database_url: str, agent_url: str) -> tuple[s
         "FRONTDESK_API_KEYS": API_KEY,
         # What one process can carry is measured here, not its admission limit (default 50).
         "MAX_CONCURRENT_CALLS": "100000",
+        **(extra_env or {}),
     }
     log = open(procs.workdir / "server.log", "wb")  # noqa: SIM115
     procs.logs.append(log)
@@ -657,7 +664,7 @@ def start_profiler(server_pid: int, out: Path) -> subprocess.Popen[bytes]:
             "--format",
             "raw",
             "--rate",
-            "100",
+            os.environ.get("PY_SPY_RATE", "100"),
             "--nonblocking",
             "--output",
             str(out),

@@ -11,6 +11,8 @@ from dependency_injector import containers, providers
 
 from adapters.argon2 import Argon2PasswordHasher
 from adapters.deepgram import DeepgramOptions, DeepgramVoiceAgent
+from adapters.deepgram.speak import DeepgramSpeech
+from adapters.file_cache import FileCachedSpeech
 from adapters.httpx_webhooks import HttpxWebhookSender
 from adapters.practice_file import PracticeFileError, load_practice
 from adapters.scripted import ScriptedVoiceAgent, load_script
@@ -32,6 +34,8 @@ from application.calls.admission import (
 )
 from application.calls.agent_link import RecoveryLimits
 from application.calls.answer import AnswerCall
+from application.calls.briefing import BriefAgent
+from application.calls.greeting_audio import GreetingAudio
 from application.calls.limits import SessionLimits
 from application.calls.records import (
     CarrierReferencesHandler,
@@ -39,9 +43,10 @@ from application.calls.records import (
     ListCallsHandler,
 )
 from application.calls.touched_appointments import TouchedAppointmentsHandler
+from application.calls.warm_agents import WarmAgents
 from application.notifications import ConfirmationTexts, RecordOptOutHandler, TextDispatcher
 from application.notifications.outbound_history import OutboundHistoryHandler
-from application.ports import Clock, Notifier, VoiceAgent
+from application.ports import Clock, Notifier, SpeechSynthesizer, VoiceAgent
 from application.receptionist.tool_arguments import ARGUMENT_TYPES
 from application.receptionist.tools import ReceptionistTools
 from application.scheduling import (
@@ -83,9 +88,9 @@ AGENT_PROVIDERS: Final = frozenset({"deepgram"})
 """Voice agent providers with an adapter; `VOICE_AGENT` picks one."""
 
 
-def _voice_agent(settings: Settings, practice: Practice, clock: Clock) -> VoiceAgent:
-    """The one place that picks the voice agent's adapter, and checks the practice
-    file's provider sections (`[receptionist.<provider>]`) against the adapters."""
+def _deepgram_options(settings: Settings, practice: Practice) -> DeepgramOptions:
+    """Checks the practice file's provider sections (`[receptionist.<provider>]`)
+    against the adapters, and gives Deepgram's options."""
     sections = practice.receptionist.provider_options
     unknown = sorted(set(sections) - AGENT_PROVIDERS)
     if unknown:
@@ -93,12 +98,6 @@ def _voice_agent(settings: Settings, practice: Practice, clock: Clock) -> VoiceA
             f"practice file: [receptionist.{unknown[0]}]: no voice agent provider called "
             f"{unknown[0]!r}; known: {sorted(AGENT_PROVIDERS)}"
         )
-    if settings.voice_agent == "scripted":
-        script = load_script(settings.agent_script, frozenset(ARGUMENT_TYPES))
-        return ScriptedVoiceAgent(
-            script, practice=practice, clock=clock, pause_s=settings.agent_script_pause_s
-        )
-    # A further provider adds a branch here and nowhere else.
     defaults = DeepgramOptions(
         listen_model=settings.agent_listen_model,
         think_provider=settings.agent_think_provider,
@@ -106,9 +105,21 @@ def _voice_agent(settings: Settings, practice: Practice, clock: Clock) -> VoiceA
         speak_model=settings.agent_speak_model,
     )
     try:
-        options = defaults.overridden_by(sections.get("deepgram", {}))
+        return defaults.overridden_by(sections.get("deepgram", {}))
     except ValueError as exc:
         raise PracticeFileError(f"practice file: {exc}") from None
+
+
+def _voice_agent(settings: Settings, practice: Practice, clock: Clock) -> VoiceAgent:
+    """The one place that picks the voice agent's adapter (and checks the practice
+    file's provider sections against the adapters, whichever is chosen)."""
+    options = _deepgram_options(settings, practice)
+    if settings.voice_agent == "scripted":
+        script = load_script(settings.agent_script, frozenset(ARGUMENT_TYPES))
+        return ScriptedVoiceAgent(
+            script, practice=practice, clock=clock, pause_s=settings.agent_script_pause_s
+        )
+    # A further provider adds a branch here and nowhere else.
     key = settings.deepgram_api_key.get_secret_value() if settings.deepgram_api_key else ""
     return DeepgramVoiceAgent(
         settings.deepgram_agent_url,
@@ -133,6 +144,34 @@ def _call_observer(
     if relay is None:
         return FanOut(broker, metrics, summary)
     return FanOut(broker, metrics, summary, RelayedFeed(relay))
+
+
+def _speech(settings: Settings, practice: Practice) -> SpeechSynthesizer | None:
+    """What synthesises the greeting ahead of calls (the voice agent's provider, kept on
+    disk under the data directory); None when that is off, the agent is unconfigured, or
+    the agent is the scripted one (it speaks its own script)."""
+    if (
+        not settings.greeting_audio
+        or settings.voice_agent != "deepgram"
+        or not _agent_configured(settings)
+    ):
+        return None
+    options = _deepgram_options(settings, practice)
+    key = settings.deepgram_api_key.get_secret_value() if settings.deepgram_api_key else ""
+    speech = DeepgramSpeech(settings.deepgram_speak_url, key, default_voice=options.speak_model)
+    return FileCachedSpeech(
+        speech,
+        settings.frontdesk_data_dir / "speech",
+        namespace=f"deepgram:{options.speak_model}",
+    )
+
+
+def _warm_agents(
+    settings: Settings, voice_agent: VoiceAgent, metrics: CallMetrics
+) -> WarmAgents | None:
+    if not settings.agent_preconnect:
+        return None
+    return WarmAgents(voice_agent, timeout_s=settings.agent_preconnect_timeout_s, observer=metrics)
 
 
 def _agent_configured(settings: Settings) -> bool:
@@ -332,8 +371,19 @@ class Container(containers.DeclarativeContainer):
         reschedule_appointment=reschedule_appointment,
         cancel_appointment=cancel_appointment,
     )
+    speech = providers.Singleton(_speech, settings=settings, practice=practice)
+    greeting_audio = providers.Singleton(GreetingAudio, speech=speech)
+    brief_agent = providers.Factory(
+        BriefAgent, practice=practice, clock=clock, tools=tools, greetings=greeting_audio
+    )
+    warm_agents = providers.Singleton(
+        _warm_agents, settings=settings, voice_agent=voice_agent, metrics=metrics
+    )
+    """Agent conversations opened at admission, before their stream; None when off."""
     answer_call = providers.Factory(
         AnswerCall,
+        brief=brief_agent,
+        warm=warm_agents,
         practice=practice,
         uow=unit_of_work.provider,
         clock=clock,

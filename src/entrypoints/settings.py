@@ -107,6 +107,25 @@ class Settings(BaseSettings):
     deepgram_api_key: SecretStr | None = None
     deepgram_agent_url: str = "wss://agent.deepgram.com/v1/agent/converse"
     deepgram_connect_timeout_s: float = 5.0
+    deepgram_speak_url: str = Field(
+        default="https://api.deepgram.com/v1/speak",  # adapters.deepgram.speak's; not imported
+        description="Deepgram's text-to-speech endpoint, for the greeting made ahead of calls.",
+    )
+    agent_preconnect: bool = Field(
+        default=True,
+        description="Open the voice agent's conversation when the webhook admits a call, "
+        "before its media stream arrives (the first word comes sooner).",
+    )
+    agent_preconnect_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="A conversation opened ahead that no media stream takes is closed after this.",
+    )
+    greeting_audio: bool = Field(
+        default=True,
+        description="Synthesise the greeting once (kept under FRONTDESK_DATA_DIR) and play it "
+        "as the stream starts; off, or when synthesis fails, the agent says it.",
+    )
     agent_listen_model: str = "flux-general-en"
     agent_think_provider: str = "open_ai"
     agent_think_model: str = "gpt-4o-mini"

@@ -149,6 +149,7 @@ def phone_container(
     deepgram_key: str | None,
     **settings: Any,
 ) -> Container:
+    settings.setdefault("greeting_audio", False)  # the emulator's own greeting, unless told
     container = Container()
     container.settings.override(
         providers.Object(

@@ -93,6 +93,7 @@ async def server_process(
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "DEEPGRAM_API_KEY": DEEPGRAM_KEY,
         "DEEPGRAM_AGENT_URL": emulator.url,
+        "GREETING_AUDIO": "false",
         "FRONTDESK_API_KEYS": API_KEY,
         "LOG_LEVEL": "WARNING",
         **env,

@@ -242,8 +242,8 @@ async def test_keypad_digits_are_taken_without_disturbing_the_call(
         await stream.send_audio(b"\x7f" * 320)
         await stream.wait_for_audio(GREETING_BYTES + 1600)
         assert bytes([0x44]) * 1600 in stream.audio
-        await stream.send_stop()
-        await stream.wait_closed()
+        await stream.send_stop(then_close=False)
+        await stream.wait_closed()  # the server closes it once the record is saved
         stream.assert_no_violations()
         assert (await line.ended_record(call))["call"]["end_reason"] == "caller_hung_up"
 
@@ -343,12 +343,13 @@ async def test_a_dropped_agent_socket_is_reopened_and_the_call_goes_on(
     carrier: Carrier, database_url: str
 ) -> None:
     def script(index: int) -> Script:
-        if index == 0:
-            return [Say("Hello there."), UserSays("I need a cleaning."), Drop()]
+        if index == 0:  # waits for the caller: it may open before the stream
+            return [ExpectAudio(160), Say("Hello there."), UserSays("I need a cleaning."), Drop()]
         return [Say("Sorry, we were cut off.", fill=0x66), CallFunction("end_call"), Say("Bye!")]
 
     async with line_for(carrier, database_url, script) as line:
         call, stream = await line.dial_in()
+        await stream.send_audio(b"\x7f" * 160)
         second = await line.phone.emulator.session(1)
         await stream.wait_closed()
         assert bytes([0x66]) * 1600 in stream.audio

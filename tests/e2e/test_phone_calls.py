@@ -321,11 +321,14 @@ async def test_when_deepgram_cannot_be_reopened_the_caller_is_transferred(
     database_url: str,
 ) -> None:
     def script(index: int) -> Script:
-        return [Say("Hello there.", fill=0x55), Drop()] if index == 0 else [Close(1011, "busy")]
+        # the first waits for the caller (its conversation may open before the stream)
+        first: Script = [ExpectAudio(160), Say("Hello there.", fill=0x55), Drop()]
+        return first if index == 0 else [Close(1011, "busy")]
 
     async with phone_line(database_url, script) as line:
         call = new_call(from_number=CALLER)
         sim = await line.dial_in(call)
+        await sim.send_audio(b"\x7f" * 160)
         await sim.wait_closed()
         assert sim.close_code == 1000
         assert len(line.emulator.sessions) == 4  # the first, then three tries

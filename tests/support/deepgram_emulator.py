@@ -391,8 +391,17 @@ class DeepgramEmulator:
         script: Script | Callable[[int], Script] = (),
         record_audio: bool = False,
         speak_injections: bool = True,
+        welcome_delay_s: float = 0.0,
+        settings_delay_s: float = 0.0,
+        greeting_delay_s: float = 0.0,
     ) -> None:
+        """The delays stand in for a service far away: `welcome_delay_s` before
+        `Welcome` (the handshake), `settings_delay_s` from `Settings` to
+        `SettingsApplied`, `greeting_delay_s` from then to the greeting's first audio."""
         self.api_key = api_key
+        self._welcome_delay_s = welcome_delay_s
+        self._settings_delay_s = settings_delay_s
+        self._greeting_delay_s = greeting_delay_s
         self._script = script
         self._record_audio = record_audio
         self._speak_injections = speak_injections
@@ -455,6 +464,8 @@ class DeepgramEmulator:
         pending_calls: dict[str, asyncio.Future[str]] = {}
         speaking = asyncio.Lock()
         try:
+            if self._welcome_delay_s:
+                await asyncio.sleep(self._welcome_delay_s)
             await ws.send(_frame("Welcome", request_id=session.request_id), text=True)
             first = await ws.recv()
             if isinstance(first, bytes):
@@ -466,6 +477,8 @@ class DeepgramEmulator:
                 await self._refuse(ws, session, f"invalid Settings: {error}", "INVALID_SETTINGS")
                 return
             session.changed()
+            if self._settings_delay_s:
+                await asyncio.sleep(self._settings_delay_s)
             await ws.send(_SETTINGS_APPLIED, text=True)
             receiver = asyncio.create_task(
                 self._receive(ws, session, pending_calls, speaking), name="emulator-receive"
@@ -474,6 +487,8 @@ class DeepgramEmulator:
                 greeting = session.settings.agent.greeting
                 if greeting:
                     async with speaking:
+                        if self._greeting_delay_s:
+                            await asyncio.sleep(self._greeting_delay_s)
                         await _speak(ws, greeting, 1600, started=False)
                 await self._run(ws, session, script, pending_calls, speaking, receiver)
                 await asyncio.wait([receiver])

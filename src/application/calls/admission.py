@@ -8,7 +8,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from application.ports import Clock, UnitOfWorkFactory
+from application.ports import TELEPHONE_AUDIO, AudioFormat, Clock, UnitOfWorkFactory
 from application.webhooks.payloads import call_event
 from domain.calls import Call, EndReason, NextStep, StreamRefused
 from domain.webhooks import EventType
@@ -24,6 +24,8 @@ class IncomingCall:
     carrier_call_id: str
     from_number: str
     to_number: str
+    audio: AudioFormat = TELEPHONE_AUDIO
+    """The audio the media stream the call is answered with will carry."""
 
 
 class AdmitCallHandler:

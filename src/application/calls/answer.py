@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from application.calls.admission import OpenStreamHandler
+from application.calls.admission import IncomingCall, OpenStreamHandler
 from application.calls.agent_link import History, Reconnect
+from application.calls.briefing import BriefAgent, Briefing, caller_phone
 from application.calls.events import CallEnded, CallObserver
 from application.calls.limits import SessionLimits
 from application.calls.outcome import outcome_for
 from application.calls.session import CallSession
+from application.calls.warm_agents import WarmAgents
 from application.errors import StorageUnavailable
 from application.ports import (
     AgentConnection,
@@ -24,12 +26,9 @@ from application.ports import (
     UnitOfWorkFactory,
     VoiceAgent,
 )
-from application.receptionist.profile import receptionist_profile
-from application.receptionist.tool_arguments import tool_catalogue
 from application.receptionist.tools import CallContext, ReceptionistTools
-from application.scheduling import FindAppointments
 from domain.calls import Call, EndReason, NextStep, StreamRefused
-from domain.scheduling import Appointment, AppointmentStatus, InvalidInput, PhoneNumber, Practice
+from domain.scheduling import Practice
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +42,11 @@ class AnswerCall:
     has a front desk) recorded as the next step. An agent that fails mid-call is
     re-opened with the same profile, the conversation so far as its history, and no
     greeting (see `AgentLink`).
+
+    `prepare`, when the call is admitted, opens the agent's conversation before the
+    stream arrives (`WarmAgents`); the stream takes it once its token is accepted, and
+    connects one itself when none is ready. Either way the call opens with the greeting
+    as ready-made audio when `brief` has it (see `BriefAgent`).
     """
 
     practice: Practice
@@ -52,8 +56,36 @@ class AnswerCall:
     tools: ReceptionistTools
     open_stream: OpenStreamHandler
     limits: SessionLimits
+    brief: BriefAgent | None = None
+    """What the agent is told and the caller hears first; None: the practice's profile
+    with the agent's own greeting."""
     observer: CallObserver | None = None
     """Told what happens on each call (transcript, tools, end); nobody by default."""
+    warm: WarmAgents | None = None
+    """Where `prepare` keeps conversations opened ahead of their stream; None: none are."""
+
+    def prepare(self, incoming: IncomingCall) -> None:
+        """The call has been admitted: brief and connect its agent in the background."""
+        if self.warm is None:
+            return
+
+        def brief() -> Awaitable[Briefing]:
+            return self._briefer(incoming.from_number, incoming.audio, synthesise=True)
+
+        self.warm.prepare(
+            call_key(incoming.carrier, incoming.carrier_call_id), incoming.audio, brief
+        )
+
+    def forget(self, carrier: str, carrier_call_id: str) -> None:
+        """The call is over: a conversation prepared for it and never taken is closed."""
+        if self.warm is not None:
+            self.warm.discard(call_key(carrier, carrier_call_id))
+
+    @property
+    def _briefer(self) -> BriefAgent:
+        if self.brief is not None:
+            return self.brief
+        return BriefAgent(practice=self.practice, clock=self.clock, tools=self.tools)
 
     @property
     def fallback_step(self) -> NextStep:
@@ -83,19 +115,23 @@ class AnswerCall:
             return None
         if claimed is not None:
             claimed(call)
-        caller = _caller_phone(call.from_number, self.practice.default_region)
+        caller = caller_phone(call.from_number, self.practice.default_region)
         context = CallContext(call_id=call.id, caller_phone=caller)
-        profile = receptionist_profile(
-            self.practice,
-            now=self.clock.now(),
-            tools=tool_catalogue(),
-            caller_appointments=await self._upcoming(caller),
-        )
-        try:
-            connection = await self.voice_agent.connect(profile, leg.audio_format)
-        except AgentUnavailable as exc:
-            log.error("voice agent unavailable: %s", exc)
-            return await self._give_up(call, leg)
+        prepared: tuple[Briefing, AgentConnection] | None = None
+        if self.warm is not None:
+            prepared = await self.warm.take(
+                call_key(leg.carrier, leg.carrier_call_id), leg.audio_format
+            )
+        if prepared is not None:
+            briefing, connection = prepared
+        else:
+            briefing = await self._briefer(call.from_number, leg.audio_format, synthesise=False)
+            try:
+                connection = await self.voice_agent.connect(briefing.profile, leg.audio_format)
+            except AgentUnavailable as exc:
+                log.error("voice agent unavailable: %s", exc)
+                return await self._give_up(call, leg)
+        profile = briefing.profile
         session = CallSession(
             call=call,
             leg=leg,
@@ -109,6 +145,7 @@ class AnswerCall:
             front_desk_phone=self.practice.front_desk_phone,
             observer=self.observer,
             reconnect=self._reconnector(profile, leg.audio_format),
+            opening=briefing.opening,
         )
         return await session.run()
 
@@ -117,24 +154,14 @@ class AnswerCall:
 
     def _reconnector(self, profile: AgentProfile, audio: AudioFormat) -> Reconnect:
         async def reconnect(history: History) -> AgentConnection:
-            resumed = replace(profile, greeting=None, history=tuple(history))
+            said = (*profile.history, *history)
+            # Nothing said yet (the first connection never spoke): the greeting is still due.
+            resumed = replace(
+                profile, greeting=profile.greeting if not said else None, history=said
+            )
             return await self.voice_agent.connect(resumed, audio)
 
         return reconnect
-
-    async def _upcoming(self, caller: PhoneNumber | None) -> Sequence[Appointment] | None:
-        if caller is None:
-            return None
-        try:
-            page = await self.tools.find_appointments(
-                FindAppointments(
-                    phone=caller.e164, status=AppointmentStatus.BOOKED, starts_from=self.clock.now()
-                )
-            )
-        except StorageUnavailable:
-            log.warning("could not look up the caller's appointments: database unavailable")
-            return ()
-        return page.items
 
     async def _give_up(self, call: Call, leg: CallLeg) -> Call:
         call.plan(self.fallback_step)
@@ -155,8 +182,5 @@ class AnswerCall:
         return call
 
 
-def _caller_phone(raw: str, region: str) -> PhoneNumber | None:
-    try:
-        return PhoneNumber.parse(raw, default_region=region)
-    except InvalidInput:
-        return None  # "anonymous", "restricted", a SIP URI...
+def call_key(carrier: str, carrier_call_id: str) -> str:
+    return f"{carrier}:{carrier_call_id}"

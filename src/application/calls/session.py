@@ -13,6 +13,7 @@ import contextlib
 import logging
 
 from application.calls.agent_link import AgentLink, Reconnect
+from application.calls.briefing import Opening
 from application.calls.events import (
     AgentReconnected,
     BargedIn,
@@ -51,6 +52,9 @@ from domain.calls import Call, EndReason, NextStep, Speaker, ToolInvocation, Tur
 
 log = logging.getLogger(__name__)
 
+_OPENING_CHUNK_MS = 100
+"""The opening is queued in pieces of this length, as the agent sends its audio."""
+
 _END_REASON_FOR_STEP = {
     NextStep.HANG_UP: EndReason.AGENT_ENDED,
     NextStep.TRANSFER: EndReason.TRANSFERRED,
@@ -75,10 +79,12 @@ class CallSession:
         front_desk_phone: str | None = None,
         observer: CallObserver | None = None,
         reconnect: Reconnect | None = None,
+        opening: Opening | None = None,
     ) -> None:
         """`reconnect` re-opens the agent with the conversation so far when it fails
         mid-call; without it, the first failure ends the call. `front_desk_phone` is
-        where a transfer (or an apology) puts the caller through."""
+        where a transfer (or an apology) puts the caller through. `opening` is played
+        first, as the agent's first turn (a greeting the agent was told it has said)."""
         self._call, self._leg = call, leg
         self._tools, self._context, self._clock = tools, context, clock
         self._limits = limits or SessionLimits()
@@ -93,6 +99,7 @@ class CallSession:
             backoff_s=self._limits.record_retry_backoff_s,
         )
         self._observer: CallObserver = observer or NoObserver()
+        self._opening = opening
         self.stats = SessionStats()
         self._end_reason: EndReason | None = None
         self._tool_tasks: set[asyncio.Task[None]] = set()
@@ -158,7 +165,19 @@ class CallSession:
                     break
         self._end(EndReason.CALLER_HUNG_UP)
 
+    async def _play_opening(self, opening: Opening) -> None:
+        self._call.hear(Turn(Speaker.AGENT, opening.text, self._clock.now()))
+        self._observer.publish(self._key, TranscriptHeard(Speaker.AGENT, opening.text))
+        self._playback.audio_sent()  # the opening is the first turn
+        step = self._leg.audio_format.frame_bytes(_OPENING_CHUNK_MS)
+        audio = opening.audio
+        for start in range(0, len(audio), step):
+            await self._leg.play(audio[start : start + step])
+        await self._finish_turn()
+
     async def _agent_pump(self) -> None:
+        if self._opening is not None:
+            await self._play_opening(self._opening)
         async for event in self._agent.events():
             match event:
                 case AgentAudio(payload):

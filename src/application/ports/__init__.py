@@ -11,6 +11,7 @@ from application.ports.notifier import (
     TextQueue,
 )
 from application.ports.passwords import PasswordHasher
+from application.ports.speech import SpeechSynthesizer, SpeechUnavailable
 from application.ports.unit_of_work import (
     AppointmentQuery,
     AppointmentRepository,
@@ -106,6 +107,8 @@ __all__ = [
     "PasswordHasher",
     "PlaybackMarked",
     "SendResult",
+    "SpeechSynthesizer",
+    "SpeechUnavailable",
     "StaffAccounts",
     "StaffSessions",
     "TakesCallerText",

@@ -26,7 +26,7 @@ from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.query import known_query_parameters
 from entrypoints.http.rate_limit import RateLimiter
 from entrypoints.http.security_headers import with_security_headers
-from entrypoints.http.telephony import CallGateway
+from entrypoints.http.telephony import CallGateway, warm_greeting_audio
 from entrypoints.http.telnyx_messages import telnyx_messages_router
 from entrypoints.http.telnyx_webhooks import MEDIA_PATH as TELNYX_MEDIA_PATH
 from entrypoints.http.telnyx_webhooks import (
@@ -138,11 +138,19 @@ def create_app(
     if telnyx is not None:
         carriers.append(telnyx_router(container, gateway, telnyx))
         carriers.append(telnyx_messages_router(container, telnyx))
-    warming: set[asyncio.Task[int]] = set()  # the loop keeps only weak references
+    warming: set[asyncio.Task[Any]] = set()  # the loop keeps only weak references
 
     async def warm_database() -> None:
         # In the background: start-up must not wait for a database that is down.
         task = asyncio.create_task(container.database().warm_up(), name="warm-database-pool")
+        warming.add(task)
+        task.add_done_callback(warming.discard)
+
+    async def warm_greeting() -> None:
+        # The greeting's audio made (or read from disk) before the first call wants it.
+        if not container.agent_configured():
+            return
+        task = asyncio.create_task(warm_greeting_audio(container), name="warm-greeting")
         warming.add(task)
         task.add_done_callback(warming.discard)
 
@@ -182,6 +190,11 @@ def create_app(
         except Exception:
             logger.exception("closing the webhook sender or the text notifier failed")
 
+    async def close_prepared_agents() -> None:
+        warm = container.warm_agents()
+        if warm is not None:
+            await warm.aclose()
+
     async def dispose_database() -> None:
         for task in warming:
             task.cancel()
@@ -219,8 +232,8 @@ def create_app(
             "event_relay": provide(container.event_relay),
         },
         exception_handlers=dict(EXCEPTION_HANDLERS),
-        on_startup=[warm_database, start_dispatcher, start_relay],
-        on_shutdown=[stop_relay, stop_dispatcher, dispose_database],
+        on_startup=[warm_database, warm_greeting, start_dispatcher, start_relay],
+        on_shutdown=[stop_relay, stop_dispatcher, close_prepared_agents, dispose_database],
         logging_config=None,  # keep ours: Litestar's default would replace it at start-up
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(

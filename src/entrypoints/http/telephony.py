@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from application.calls.admission import CallStatusReport, IncomingCall
 from application.calls.outcome import busy_outcome, outcome_for
 from application.errors import StorageUnavailable
-from application.ports import CallLeg, CallOutcome
+from application.ports import TELEPHONE_AUDIO, CallLeg, CallOutcome
 from domain.calls import Call, EndReason, NextStep, StreamRefused
 from entrypoints.observability.logging import bind_call
 
@@ -81,6 +81,7 @@ class CallGateway:
             log.error("database unavailable: the call is put through to the front desk")
             self._metrics.calls_turned_away.labels("storage_unavailable").inc()
             return TurnedAway(outcome_for(NextStep.APOLOGISE, self._desk()))
+        self._container.answer_call().prepare(incoming)
         return Admitted(token)
 
     async def _turn_away(
@@ -151,4 +152,14 @@ class CallGateway:
         self._capacity.handed_off(capacity_key(carrier, carrier_call_id))
 
     async def record_status(self, report: CallStatusReport) -> None:
+        if report.final:
+            self._container.answer_call().forget(report.carrier, report.carrier_call_id)
         await self._container.record_call_status()(report)
+
+
+async def warm_greeting_audio(container: Container) -> None:
+    """Make the greeting's audio for the telephone format (logged, never raised)."""
+    try:
+        await container.brief_agent()("", TELEPHONE_AUDIO, synthesise=True)
+    except Exception:
+        log.exception("making the greeting's audio at start-up failed")

@@ -108,6 +108,14 @@ class CallMetrics:
             "Voice agent connections re-opened mid-call",
             registry=r,
         )
+        self.agent_prepared = Counter(
+            "frontdesk_agent_preconnects_total",
+            "Agent conversations opened at admission, by ending: handed_over (the stream "
+            "took it), connected_at_stream (none ready: the stream connected one), expired "
+            "(no stream came), discarded (the call ended first)",
+            ["outcome"],
+            registry=r,
+        )
         self.api_auth_failures = Counter(
             "frontdesk_api_auth_failures_total", "Invalid API keys presented", registry=r
         )
@@ -135,6 +143,10 @@ class CallMetrics:
                     self.agent_latency.observe(latency_s)
             case _:
                 pass
+
+    def prepared_agent_ended(self, outcome: str) -> None:
+        """Count one prepared agent conversation's ending (the `WarmAgentObserver` port)."""
+        self.agent_prepared.labels(outcome).inc()
 
     def attempted(self, outcome: str, lag_s: float | None) -> None:
         """Count one webhook delivery attempt (the `DeliveryObserver` port)."""
