@@ -79,6 +79,13 @@ async def test_a_browser_call_is_heard_and_answered_in_16_khz_linear_pcm(
         assert sim.end.outcome == "hang_up"
 
 
+def assert_no_agent_heard_it(line: Any) -> None:
+    """At most the agent opened ahead when the call was placed (pre-connect), and it was
+    never handed the refused socket: not a byte of audio reached it."""
+    assert len(line.emulator.sessions) <= 1
+    assert [s.audio_bytes for s in line.emulator.sessions] in ([], [0])
+
+
 async def test_a_socket_from_another_origin_is_refused_even_with_a_session(
     database: Database, database_url: str
 ) -> None:
@@ -88,7 +95,7 @@ async def test_a_socket_from_another_origin_is_refused_even_with_a_session(
         with pytest.raises(InvalidStatus) as refused:
             await sim.connect()
         assert refused.value.response.status_code == 403
-        assert line.emulator.sessions == []
+        assert_no_agent_heard_it(line)
 
 
 async def test_one_sessions_token_does_not_open_a_call_on_another_sessions_socket(
@@ -101,7 +108,7 @@ async def test_one_sessions_token_does_not_open_a_call_on_another_sessions_socke
         await sim.wait_closed()
         assert sim.close_code == 1008
         assert sim.received == []
-        assert line.emulator.sessions == []
+        assert_no_agent_heard_it(line)
 
 
 async def test_placing_a_call_needs_a_signed_in_session(

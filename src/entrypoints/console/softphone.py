@@ -28,7 +28,7 @@ from adapters.browser.call_leg import (
     StreamNotStarted,
     read_start,
 )
-from adapters.browser.codec import outcome_fields
+from adapters.browser.codec import AUDIO_FORMAT, outcome_fields
 from application.calls.admission import CallStatusReport, IncomingCall
 from application.errors import StorageUnavailable
 from domain.calls import Call
@@ -78,6 +78,7 @@ def try_it_handlers(container: Container, gateway: CallGateway) -> list[HTTPRout
             carrier_call_id=reference,
             from_number=BROWSER_CALLER_PREFIX + masked_email(signed_in(request).email),
             to_number=container.practice().front_desk_phone or "practice",
+            audio=AUDIO_FORMAT,  # so an agent opened ahead already speaks the page's audio
         )
         match await gateway.admit(incoming):
             case Admitted(token):
