@@ -29,6 +29,8 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.support.observed_stream import ObservedStream
+
 BYTES_PER_S: Final = 32000  # 16 kHz, 16-bit
 FRAME_BYTES: Final = 640  # 20 ms, what the capture worklet posts
 MIN_FRAME_BYTES: Final = 640
@@ -136,7 +138,7 @@ class Received:
 # --- one call's socket -------------------------------------------------------------------
 
 
-class SimulatedSoftphone:
+class SimulatedSoftphone(ObservedStream):
     """The page's side of one call. `user` None: a socket with no session cookie;
     `origin` overrides the page's own origin (a cross-site page)."""
 
@@ -248,45 +250,7 @@ class SimulatedSoftphone:
         assert self._ws is not None, "connect() first"
         await self._ws.send(frame)
 
-    # what the tests read
-
-    @property
-    def now(self) -> float:
-        return self._loop.time() - self._t0
-
-    def assert_no_violations(self) -> None:
-        assert not self.violations, f"protocol violations: {self.violations}"
-
-    async def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
-        if predicate():
-            return
-        future: asyncio.Future[None] = self._loop.create_future()
-        entry = (predicate, future)
-        self._waiters.append(entry)
-        try:
-            async with asyncio.timeout(timeout_s):
-                await future
-        finally:
-            if entry in self._waiters:
-                self._waiters.remove(entry)
-
-    async def wait_for_audio(self, n_bytes: int, timeout_s: float = 5.0) -> None:
-        await self.wait_for(lambda: len(self.audio) >= n_bytes, timeout_s)
-
-    async def wait_closed(self, timeout_s: float = 5.0) -> None:
-        async with asyncio.timeout(timeout_s):
-            await self.closed.wait()
-
-    # internals
-
-    def _changed(self) -> None:
-        for predicate, future in self._waiters:
-            if not future.done() and predicate():
-                future.set_result(None)
-
-    def _violation(self, text: str) -> None:
-        self.violations.append(text)
-        self._changed()
+    # internals (waiting and reading: `ObservedStream`)
 
     async def _receive(self) -> None:
         assert self._ws is not None

@@ -25,6 +25,8 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.support.observed_stream import MarkedStream
+
 FRAME_BYTES: Final = 160  # 20 ms of 8 kHz G.711
 FRAME_S: Final = 0.020
 BYTES_PER_S: Final = 8000
@@ -104,7 +106,7 @@ class Received:
     name: str = ""
 
 
-class SimulatedCall:
+class SimulatedCall(MarkedStream):
     """Telnyx's side of one stream. `stream_url` is the `<Stream url>` from the TeXML
     (its query is what our server reads); `connect_url`, if given, is where the test
     server really listens (the stream URL's query is added to it)."""
@@ -289,47 +291,7 @@ class SimulatedCall:
         assert self._ws is not None, "connect() first"
         await self._ws.send(text)
 
-    # what the tests read
-
-    @property
-    def now(self) -> float:
-        return self._loop.time() - self._t0
-
-    def assert_no_violations(self) -> None:
-        assert not self.violations, f"protocol violations: {self.violations}"
-
-    async def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
-        """Return once `predicate()` holds (checked after every change); else time out."""
-        if predicate():
-            return
-        future: asyncio.Future[None] = self._loop.create_future()
-        entry = (predicate, future)
-        self._waiters.append(entry)
-        try:
-            async with asyncio.timeout(timeout_s):
-                await future
-        finally:
-            if entry in self._waiters:
-                self._waiters.remove(entry)
-
-    async def wait_for_audio(self, n_bytes: int, timeout_s: float = 5.0) -> None:
-        await self.wait_for(lambda: len(self.audio) >= n_bytes, timeout_s)
-
-    async def wait_for_mark_received(self, name: str, timeout_s: float = 5.0) -> None:
-        await self.wait_for(lambda: name in self.marks_received, timeout_s)
-
-    async def wait_for_mark_echoed(self, name: str, timeout_s: float = 5.0) -> float:
-        await self.wait_for(lambda: any(n == name for n, _ in self.marks_echoed), timeout_s)
-        return next(at for n, at in self.marks_echoed if n == name)
-
-    async def wait_for_clears(self, count: int = 1, timeout_s: float = 5.0) -> None:
-        await self.wait_for(lambda: len(self.clears) >= count, timeout_s)
-
-    async def wait_closed(self, timeout_s: float = 5.0) -> None:
-        async with asyncio.timeout(timeout_s):
-            await self.closed.wait()
-
-    # internals
+    # internals (waiting and reading: `ObservedStream`)
 
     def _next_sequence(self) -> str:
         self._sequence += 1
@@ -341,15 +303,6 @@ class SimulatedCall:
         if self._next_frame_at > now:
             await asyncio.sleep(self._next_frame_at - now)
         self._next_frame_at += FRAME_S
-
-    def _changed(self) -> None:
-        for predicate, future in self._waiters:
-            if not future.done() and predicate():
-                future.set_result(None)
-
-    def _violation(self, text: str) -> None:
-        self.violations.append(text)
-        self._changed()
 
     async def _receive(self) -> None:
         assert self._ws is not None

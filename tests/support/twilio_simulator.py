@@ -34,6 +34,8 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.support.observed_stream import MarkedStream
+
 SIGNATURE_HEADER: Final = "X-Twilio-Signature"
 FRAME_BYTES: Final = 160  # 20 ms of 8 kHz mu-law
 FRAME_S: Final = 0.020
@@ -271,7 +273,7 @@ class Received:
 # --- the media stream --------------------------------------------------------------------
 
 
-class SimulatedCall:
+class SimulatedCall(MarkedStream):
     """Twilio's side of one bidirectional Media Stream (`<Connect><Stream>`).
 
     `stream_url` is the URL from the TwiML (what the handshake signature covers);
@@ -457,62 +459,11 @@ class SimulatedCall:
         assert self._ws is not None, "connect() first"
         await self._ws.send(text)
 
-    # what the tests read
-
-    @property
-    def now(self) -> float:
-        """Seconds since the stream connected, on the clock `Received.at` uses."""
-        return self._loop.time() - self._t0
-
-    def assert_no_violations(self) -> None:
-        assert not self.violations, f"protocol violations: {self.violations}"
-
-    async def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
-        """Return once `predicate()` holds (checked after every change); else time out."""
-        if predicate():
-            return
-        future: asyncio.Future[None] = self._loop.create_future()
-        entry = (predicate, future)
-        self._waiters.append(entry)
-        try:
-            async with asyncio.timeout(timeout_s):
-                await future
-        finally:
-            if entry in self._waiters:
-                self._waiters.remove(entry)
-
-    async def wait_for_audio(self, n_bytes: int, timeout_s: float = 5.0) -> None:
-        await self.wait_for(lambda: len(self.audio) >= n_bytes, timeout_s)
-
-    async def wait_for_mark_received(self, name: str, timeout_s: float = 5.0) -> None:
-        await self.wait_for(lambda: name in self.marks_received, timeout_s)
-
-    async def wait_for_mark_echoed(self, name: str, timeout_s: float = 5.0) -> float:
-        """Wait until Twilio would echo mark `name`; return when (since connect)."""
-        await self.wait_for(lambda: any(n == name for n, _ in self.marks_echoed), timeout_s)
-        return next(at for n, at in self.marks_echoed if n == name)
-
-    async def wait_for_clears(self, count: int = 1, timeout_s: float = 5.0) -> None:
-        await self.wait_for(lambda: len(self.clears) >= count, timeout_s)
-
-    async def wait_closed(self, timeout_s: float = 5.0) -> None:
-        async with asyncio.timeout(timeout_s):
-            await self.closed.wait()
-
-    # internals
+    # internals (waiting and reading: `ObservedStream`)
 
     def _next_sequence(self) -> str:
         self._sequence += 1
         return str(self._sequence)
-
-    def _changed(self) -> None:
-        for predicate, future in self._waiters:
-            if not future.done() and predicate():
-                future.set_result(None)
-
-    def _violation(self, text: str) -> None:
-        self.violations.append(text)
-        self._changed()
 
     async def _receive(self) -> None:
         assert self._ws is not None
