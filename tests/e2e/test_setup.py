@@ -322,6 +322,9 @@ def test_with_flyctl_setup_deploys_and_points_the_number_at_the_fly_app(
     assert "force_https = true" in fly_toml
     assert 'path = "/healthz"' in fly_toml
     assert 'release_command = "frontdesk migrate"' in fly_toml
+    # live calls drain on a deploy: Fly waits longer than the server's drain
+    assert "kill_timeout = 300" in fly_toml
+    assert 'DRAIN_TIMEOUT_S = "290"' in fly_toml
     assert 'PUBLIC_URL = "https://frontdesk-test.fly.dev"' in fly_toml
     saved = operator.state_file.read_text()
     assert json.loads(saved)["fly_app"] == "frontdesk-test"
