@@ -21,13 +21,14 @@ answer is raw audio, `AUDIO_S_PER_CHAR` seconds a character, every byte `fill`.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.local_http import LocalHttpServer
 
 ENCODINGS = {"mulaw": 1, "alaw": 1, "linear16": 2}
 SAMPLE_RATES = {8000, 16000, 24000, 32000, 48000}
@@ -55,13 +56,11 @@ class FakeDeepgramSpeak:
     """The requests answered with audio."""
     refused: list[str] = field(default_factory=list)
     """Why each refused request was refused (a 4xx), in order."""
-    _server: ThreadingHTTPServer | None = None
+    _http: LocalHttpServer = field(default_factory=LocalHttpServer)
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "use FakeDeepgramSpeak as a context manager"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.base_url
 
     @property
     def speak_url(self) -> str:
@@ -84,9 +83,7 @@ class FakeDeepgramSpeak:
             def do_GET(self) -> None:
                 fake._error(self, 405, "METHOD_NOT_ALLOWED", "use POST")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._http.start(Handler)
         return self
 
     def __exit__(
@@ -95,9 +92,7 @@ class FakeDeepgramSpeak:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     # --- one request ---------------------------------------------------------------
 

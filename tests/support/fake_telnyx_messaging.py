@@ -16,9 +16,11 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
+
+from tests.support.local_http import LocalHttpServer
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _KNOWN = {"from", "to", "text", "messaging_profile_id", "webhook_url", "webhook_failover_url"}
@@ -42,13 +44,11 @@ class FakeTelnyxMessaging:
     _arrivals: queue.Queue[FakeTelnyxMessage] = field(default_factory=queue.Queue)
     _failures: list[int] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
+    _http: LocalHttpServer = field(default_factory=LocalHttpServer)
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "use FakeTelnyxMessaging as a context manager"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.base_url
 
     def fail_next(self, *statuses: int) -> None:
         with self._lock:
@@ -72,10 +72,7 @@ class FakeTelnyxMessaging:
         class Handler(_Handler):
             telnyx = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        ).start()
+        self._http.start(Handler)
         return self
 
     def __exit__(
@@ -84,9 +81,7 @@ class FakeTelnyxMessaging:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
 
 def _error(status: int, code: str, title: str, detail: str = "") -> tuple[int, dict[str, Any]]:

@@ -22,10 +22,12 @@ import queue
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.local_http import LocalHttpServer
 
 _sids = itertools.count(1)
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages\.json$")
@@ -53,13 +55,11 @@ class FakeTwilioMessaging:
     _arrivals: queue.Queue[FakeMessage] = field(default_factory=queue.Queue)
     _failures: list[int] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
+    _http: LocalHttpServer = field(default_factory=LocalHttpServer)
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "use FakeTwilioMessaging as a context manager"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.base_url
 
     def fail_next(self, *statuses: int) -> None:
         with self._lock:
@@ -83,10 +83,7 @@ class FakeTwilioMessaging:
         class Handler(_Handler):
             twilio = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        ).start()
+        self._http.start(Handler)
         return self
 
     def __exit__(
@@ -95,9 +92,7 @@ class FakeTwilioMessaging:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
 
 def _error(status: int, code: int, message: str) -> tuple[int, dict[str, Any]]:

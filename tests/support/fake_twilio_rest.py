@@ -17,12 +17,13 @@ import base64
 import itertools
 import json
 import re
-import threading
 from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.local_http import LocalHttpServer
 
 _sids = itertools.count(1)
 _ACCOUNT = r"/2010-04-01/Accounts/(?P<account>AC\w+)"
@@ -56,13 +57,11 @@ class FakeTwilioRest:
     # area code -> numbers for sale; an area code not listed has none
     for_sale: dict[str, list[str]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
+    _http: LocalHttpServer = field(default_factory=LocalHttpServer)
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "use FakeTwilioRest as a context manager"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.base_url
 
     def own(self, phone_number: str, friendly_name: str = "") -> FakeNumber:
         number = FakeNumber(
@@ -83,10 +82,7 @@ class FakeTwilioRest:
         class Handler(_Handler):
             twilio = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        ).start()
+        self._http.start(Handler)
         return self
 
     def __exit__(
@@ -95,9 +91,7 @@ class FakeTwilioRest:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
 
 def _error(status: int, code: int, message: str) -> dict[str, Any]:

@@ -5,7 +5,9 @@ violations it committed. Each simulator sets the attributes declared here."""
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
+from typing import ClassVar
 
 
 class ObservedStream:
@@ -56,11 +58,23 @@ class ObservedStream:
 
 
 class MarkedStream(ObservedStream):
-    """A carrier's stream whose playback is tracked with named marks and `clear`."""
+    """A carrier's stream whose playback is tracked with named marks and `clear`: audio
+    plays out in real time at `BYTES_PER_S`, a mark is echoed (`_echo`, in the carrier's
+    own words) once the audio queued before it has played, and `clear` drops what is
+    still queued and echoes every pending mark at once."""
 
+    BYTES_PER_S: ClassVar[int] = 8000
     marks_received: list[str]
     marks_echoed: list[tuple[str, float]]
     clears: list[float]
+    cleared_audio_bytes: int
+    _playout_end: float
+    _segments: deque[tuple[float, int]]
+    _pending_marks: deque[tuple[float, str]]
+    _mark_timer: asyncio.TimerHandle | None
+
+    def _echo(self, name: str) -> None:
+        raise NotImplementedError
 
     async def wait_for_mark_received(self, name: str, timeout_s: float = 5.0) -> None:
         await self.wait_for(lambda: name in self.marks_received, timeout_s)
@@ -72,3 +86,42 @@ class MarkedStream(ObservedStream):
 
     async def wait_for_clears(self, count: int = 1, timeout_s: float = 5.0) -> None:
         await self.wait_for(lambda: len(self.clears) >= count, timeout_s)
+
+    def _queue_playout(self, now: float, n_bytes: int) -> None:
+        start = max(now, self._playout_end)
+        self._playout_end = start + n_bytes / self.BYTES_PER_S
+        segments = self._segments
+        while segments and segments[0][0] + segments[0][1] / self.BYTES_PER_S <= now:
+            segments.popleft()
+        segments.append((start, n_bytes))
+
+    def _queue_mark(self, now: float, name: str) -> None:
+        due = max(now, self._playout_end)
+        if not self._pending_marks and due <= now:
+            self._echo(name)
+            return
+        self._pending_marks.append((due, name))
+        if self._mark_timer is None:
+            self._mark_timer = self._loop.call_at(due, self._fire_marks)
+
+    def _fire_marks(self) -> None:
+        self._mark_timer = None
+        now = self._loop.time()
+        pending = self._pending_marks
+        while pending and pending[0][0] <= now + 0.0005:
+            self._echo(pending.popleft()[1])
+        if pending:
+            self._mark_timer = self._loop.call_at(pending[0][0], self._fire_marks)
+        self._changed()
+
+    def _clear_playout(self, now: float) -> None:
+        for start, n_bytes in self._segments:
+            played = min(n_bytes, max(0, int((now - start) * self.BYTES_PER_S)))
+            self.cleared_audio_bytes += n_bytes - played
+        self._segments.clear()
+        self._playout_end = now
+        if self._mark_timer is not None:
+            self._mark_timer.cancel()
+            self._mark_timer = None
+        while self._pending_marks:
+            self._echo(self._pending_marks.popleft()[1])

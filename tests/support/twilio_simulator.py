@@ -512,45 +512,6 @@ class SimulatedCall(MarkedStream):
             self._clear_playout(now)
         self._changed()
 
-    def _queue_playout(self, now: float, n_bytes: int) -> None:
-        start = max(now, self._playout_end)
-        self._playout_end = start + n_bytes / BYTES_PER_S
-        segments = self._segments
-        while segments and segments[0][0] + segments[0][1] / BYTES_PER_S <= now:
-            segments.popleft()
-        segments.append((start, n_bytes))
-
-    def _queue_mark(self, now: float, name: str) -> None:
-        due = max(now, self._playout_end)
-        if not self._pending_marks and due <= now:
-            self._echo(name)
-            return
-        self._pending_marks.append((due, name))
-        if self._mark_timer is None:
-            self._mark_timer = self._loop.call_at(due, self._fire_marks)
-
-    def _fire_marks(self) -> None:
-        self._mark_timer = None
-        now = self._loop.time()
-        pending = self._pending_marks
-        while pending and pending[0][0] <= now + 0.0005:
-            self._echo(pending.popleft()[1])
-        if pending:
-            self._mark_timer = self._loop.call_at(pending[0][0], self._fire_marks)
-        self._changed()
-
-    def _clear_playout(self, now: float) -> None:
-        for start, n_bytes in self._segments:
-            played = min(n_bytes, max(0, int((now - start) * BYTES_PER_S)))
-            self.cleared_audio_bytes += n_bytes - played
-        self._segments.clear()
-        self._playout_end = now
-        if self._mark_timer is not None:
-            self._mark_timer.cancel()
-            self._mark_timer = None
-        while self._pending_marks:
-            self._echo(self._pending_marks.popleft()[1])
-
     def _echo(self, name: str) -> None:
         self.marks_echoed.append((name, self._loop.time() - self._t0))
         message = {
