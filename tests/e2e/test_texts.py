@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from tests.support.api_server import API_KEY, NOW, api_container, serve
 from tests.support.clock import TickingClock
 from tests.support.fake_twilio_messaging import FakeTwilioMessaging
-from tests.support.metrics_text import sample
+from tests.support.metrics_text import sample, scrape_when
 from tests.support.twilio_simulator import sign
 
 ACCOUNT, TOKEN, SENDER = "AC" + "2" * 32, "token-0123456789abcdef", "+14155550100"
@@ -119,7 +119,10 @@ def test_a_patient_who_texts_stop_gets_no_more_texts_and_they_show_as_skipped(
             assert response.status_code == 201, response.text
 
         message = sms.next_message(timeout_s=3)  # the opted-out text was handled first
-        metrics = api.get("/metrics").text
+        # The provider has the text; the dispatcher counts it once the answer is back.
+        metrics = scrape_when(
+            lambda: api.get("/metrics").text, "frontdesk_texts_total", 1, outcome="sent"
+        )
 
     assert message.to == "+14155550199"
     assert sms.messages == [message]
