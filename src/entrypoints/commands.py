@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -35,8 +35,12 @@ def serve(settings: Settings) -> int:
     count, reason = worker_count(settings)
     if reason is not None:
         if settings.workers is not None and settings.workers > 1:
-            raise OperatorError("WORKERS", reason, "leave WORKERS unset on SQLite")
-        log.info(reason)
+            raise OperatorError(
+                "WORKERS",
+                f"more than one worker needs Postgres ({reason})",
+                "set DATABASE_URL to a Postgres database, or run one worker",
+            )
+        log.info("one worker: %s", reason)
     if count == 1:
         prepare(settings)
         run_server(settings)
@@ -72,10 +76,15 @@ def prepare(settings: Settings) -> None:
 
 
 def run_server(
-    settings: Settings, *, host: HostCalls | None = None, listener: socket.socket | None = None
+    settings: Settings,
+    *,
+    host: HostCalls | None = None,
+    listener: socket.socket | None = None,
+    on_serving: Callable[[], None] | None = None,
 ) -> None:
     """Serve in this process until it is stopped: binding the port itself, or accepting
-    on `listener` with its call count shared through `host` (a worker)."""
+    on `listener` with its call count shared through `host` and telling `on_serving`
+    once it accepts (a worker)."""
     from dependency_injector import providers
 
     from entrypoints.container import Container
@@ -99,7 +108,10 @@ def run_server(
         ws_max_size=MAX_WS_MESSAGE_BYTES,
     )
     server = DrainingServer(
-        config, capacity=container.call_capacity(), drain_timeout_s=settings.drain_timeout_s
+        config,
+        capacity=container.call_capacity(),
+        drain_timeout_s=settings.drain_timeout_s,
+        on_serving=on_serving,
     )
     _freeze_startup_objects()
     server.run(sockets=None if listener is None else [listener])

@@ -11,12 +11,13 @@ stream that reaches another worker connects its own (counted as `connected_at_st
 
 Signals: SIGTERM is passed to every worker, each drains its own calls (see
 `entrypoints.server`), and the supervisor exits 0 once all have; SIGINT likewise stops
-them at once. A worker that dies while serving is replaced; one that dies within
-`STARTUP_GRACE_S` of starting stops the lot (a broken start-up would only loop).
+them at once. A worker that dies while serving is replaced; one that dies before it
+serves stops the lot (a start-up that fails would only fail again).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -38,9 +39,6 @@ from entrypoints.settings import Settings
 
 log = logging.getLogger("frontdesk")
 
-STARTUP_GRACE_S = 10.0
-"""A worker that exits sooner than this after starting failed to start."""
-
 
 def default_worker_count() -> int:
     """The cores this process may run on."""
@@ -52,30 +50,70 @@ def worker_count(settings: Settings) -> tuple[int, str | None]:
     wanted = settings.workers or default_worker_count()
     if wanted > 1 and settings.resolved_database_url().startswith("sqlite"):
         return 1, (
-            "one worker: SQLite takes one writer at a time, and workers share stream "
-            "tokens and live call events through Postgres (set DATABASE_URL to run more)"
+            "SQLite takes one writer at a time, and workers share stream tokens and live "
+            "call events through Postgres"
         )
     return wanted, None
 
 
+RESERVATION_TABLE_MAX = 1024
+"""Webhooks answered whose streams have not started yet, at most, on one host."""
+
+
+class HostCallState:
+    """The host's calls in shared memory, made by the supervisor before it starts the
+    workers: each worker's live calls, and a table of reservations (a hash of the call's
+    reference and when the reservation lapses; 0 marks a free entry)."""
+
+    def __init__(self, context: SpawnContext, workers: int, max_calls: int) -> None:
+        self.lock = context.Lock()
+        self.live = context.RawArray("i", workers)
+        size = min(max_calls, RESERVATION_TABLE_MAX)
+        self.keys = context.RawArray("q", size)
+        self.until = context.RawArray("d", size)
+
+
 class SharedHostCalls:
-    """The `HostCalls` port over shared memory: one slot per worker, holding the calls
-    it has reserved or live; admission takes the lock, sums and writes its own slot."""
+    """The `HostCalls` port over `HostCallState`, for the worker numbered `index`."""
 
-    def __init__(self, slots: SynchronizedArray[Any], index: int) -> None:
-        self._slots, self._index = slots, index
+    def __init__(
+        self, state: HostCallState, index: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._state, self._index, self._clock = state, index, clock
 
-    def admit(self, held_here: int, max_calls: int) -> bool:
-        with self._slots.get_lock():
-            others = sum(self._slots.get_obj()) - self._slots[self._index]
-            if others + held_here >= max_calls:
+    def reserve(self, call_ref: str, until: float, max_calls: int) -> bool:
+        key, state, now = _key(call_ref), self._state, self._clock()
+        with state.lock:
+            keys, lapses = state.keys[:], state.until[:]
+            held = [i for i, k in enumerate(keys) if k and lapses[i] > now]
+            if any(keys[i] == key for i in held):
+                return True  # a repeated webhook keeps its place
+            if len(held) + sum(state.live[:]) >= max_calls:
                 return False
-            self._slots[self._index] = held_here + 1
+            # A free entry, or one whose reservation lapsed (its stream never came).
+            free = next((i for i, k in enumerate(keys) if not k or lapses[i] <= now), None)
+            if free is None:
+                return False
+            state.keys[free], state.until[free] = key, until
             return True
 
-    def publish(self, held_here: int) -> None:
-        with self._slots.get_lock():
-            self._slots[self._index] = held_here
+    def started(self, call_ref: str, live_here: int) -> None:
+        key, state = _key(call_ref), self._state
+        with state.lock:
+            state.live[self._index] = live_here
+            keys = state.keys[:]
+            if key in keys:
+                state.keys[keys.index(key)] = 0
+
+    def ended(self, live_here: int) -> None:
+        with self._state.lock:
+            self._state.live[self._index] = live_here
+
+
+def _key(call_ref: str) -> int:
+    """A stable, non-zero 64-bit key for a call (`hash()` differs between processes)."""
+    digest = hashlib.blake2b(call_ref.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True) or 1
 
 
 @dataclass(frozen=True)
@@ -84,7 +122,8 @@ class WorkerPlan:
 
     settings: Settings
     listener: socket.socket
-    slots: SynchronizedArray[Any]
+    calls: HostCallState
+    serving: SynchronizedArray[Any]
     index: int
 
 
@@ -101,15 +140,26 @@ def run_worker(plan: WorkerPlan) -> None:
         secrets=settings.secrets,
         fields={"worker": plan.index},
     )
-    run_server(settings, host=SharedHostCalls(plan.slots, plan.index), listener=plan.listener)
+
+    def serving() -> None:
+        plan.serving[plan.index] = 1
+        log.info("worker %d serving (process %d)", plan.index, os.getpid())
+
+    run_server(
+        settings,
+        host=SharedHostCalls(plan.calls, plan.index),
+        listener=plan.listener,
+        on_serving=serving,
+    )
 
 
 class Supervisor:
     def __init__(self, settings: Settings, count: int) -> None:
         self._settings, self._count = settings, count
         self._context: SpawnContext = multiprocessing.get_context("spawn")
-        self._slots: SynchronizedArray[Any] = self._context.Array("i", count)
-        self._workers: dict[int, tuple[SpawnProcess, float]] = {}
+        self._calls = HostCallState(self._context, count, settings.max_concurrent_calls)
+        self._serving: SynchronizedArray[Any] = self._context.Array("b", count)
+        self._workers: dict[int, SpawnProcess] = {}
         self._stopping: int | None = None
         """The signal being passed on to the workers, once one came."""
         self._failed = False
@@ -133,36 +183,35 @@ class Supervisor:
         return 1 if self._failed else 0
 
     def _start(self, index: int, listener: socket.socket) -> None:
-        self._slots[index] = 0
+        self._calls.live[index] = self._serving[index] = 0
         process = self._context.Process(
             target=run_worker,
-            args=(WorkerPlan(self._settings, listener, self._slots, index),),
+            args=(WorkerPlan(self._settings, listener, self._calls, self._serving, index),),
             name=f"frontdesk-worker-{index}",
         )
         process.start()
-        self._workers[index] = (process, time.monotonic())
+        self._workers[index] = process
 
     def _on_signal(self, sig: int, _: FrameType | None) -> None:
         self._stopping = sig
-        for process, _started in list(self._workers.values()):
+        for process in list(self._workers.values()):
             if process.pid is not None and process.exitcode is None:
                 os.kill(process.pid, sig)
 
     def _watch(self, listener: socket.socket) -> None:
         while self._workers:
-            by_sentinel = {process.sentinel: index for index, (process, _) in self._workers.items()}
+            by_sentinel = {process.sentinel: index for index, process in self._workers.items()}
             for sentinel in wait(list(by_sentinel), timeout=1.0):
                 assert isinstance(sentinel, int)  # what it was given
                 index = by_sentinel[sentinel]
-                process, started = self._workers.pop(index)
+                process = self._workers.pop(index)
                 process.join()
                 forget_worker_metrics(process.pid)
-                self._slots[index] = 0
-                self._after_exit(index, process, started, listener)
+                with self._calls.lock:
+                    self._calls.live[index] = 0
+                self._after_exit(index, process, listener)
 
-    def _after_exit(
-        self, index: int, process: SpawnProcess, started: float, listener: socket.socket
-    ) -> None:
+    def _after_exit(self, index: int, process: SpawnProcess, listener: socket.socket) -> None:
         code = process.exitcode
         if self._stopping is not None:
             # Killed by the signal itself: it came before the worker was serving (no calls).
@@ -170,8 +219,8 @@ class Supervisor:
                 log.error("worker %d exited with status %s while draining", index, code)
                 self._failed = True
             return
-        if time.monotonic() - started < STARTUP_GRACE_S:
-            log.error("worker %d exited with status %s as it started: stopping", index, code)
+        if not self._serving[index]:
+            log.error("worker %d exited with status %s before serving: stopping", index, code)
             self._failed = True
             self._on_signal(signal.SIGINT, None)
             return
