@@ -29,15 +29,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from multiprocessing.context import SpawnContext, SpawnProcess
+from multiprocessing.context import ForkContext, ForkProcess
 from multiprocessing.sharedctypes import SynchronizedArray
 from types import FrameType
 from typing import Any
 
-from entrypoints.observability.metrics import MULTIPROCESS_DIRECTORY
 from entrypoints.settings import Settings
 
 log = logging.getLogger("frontdesk")
+
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus_client's multiprocess mode, chosen when it is first imported: the
+supervisor sets it before anything imports the library, and the workers inherit it."""
 
 
 def default_worker_count() -> int:
@@ -65,7 +68,7 @@ class HostCallState:
     workers: each worker's live calls, and a table of reservations (a hash of the call's
     reference and when the reservation lapses; 0 marks a free entry)."""
 
-    def __init__(self, context: SpawnContext, workers: int, max_calls: int) -> None:
+    def __init__(self, context: ForkContext, workers: int, max_calls: int) -> None:
         self.lock = context.Lock()
         self.live = context.RawArray("i", workers)
         size = min(max_calls, RESERVATION_TABLE_MAX)
@@ -118,7 +121,7 @@ def _key(call_ref: str) -> int:
 
 @dataclass(frozen=True)
 class WorkerPlan:
-    """What a worker needs to start: sent to it when it is spawned."""
+    """What a worker starts from."""
 
     settings: Settings
     listener: socket.socket
@@ -156,10 +159,10 @@ def run_worker(plan: WorkerPlan) -> None:
 class Supervisor:
     def __init__(self, settings: Settings, count: int) -> None:
         self._settings, self._count = settings, count
-        self._context: SpawnContext = multiprocessing.get_context("spawn")
+        self._context: ForkContext = multiprocessing.get_context("fork")
         self._calls = HostCallState(self._context, count, settings.max_concurrent_calls)
         self._serving: SynchronizedArray[Any] = self._context.Array("b", count)
-        self._workers: dict[int, SpawnProcess] = {}
+        self._workers: dict[int, ForkProcess] = {}
         self._stopping: int | None = None
         """The signal being passed on to the workers, once one came."""
         self._failed = False
@@ -211,7 +214,7 @@ class Supervisor:
                     self._calls.live[index] = 0
                 self._after_exit(index, process, listener)
 
-    def _after_exit(self, index: int, process: SpawnProcess, listener: socket.socket) -> None:
+    def _after_exit(self, index: int, process: ForkProcess, listener: socket.socket) -> None:
         code = process.exitcode
         if self._stopping is not None:
             # Killed by the signal itself: it came before the worker was serving (no calls).
@@ -251,10 +254,10 @@ def bind(host: str, port: int) -> socket.socket:
 def supervise(settings: Settings, count: int, prepare: Callable[[], None]) -> int:
     """Bind, then run `count` workers until they have all stopped. `prepare` runs
     first (checks that would fail every worker alike)."""
-    prepare()
     metrics_directory = tempfile.mkdtemp(prefix="frontdesk-metrics-")
-    os.environ[MULTIPROCESS_DIRECTORY] = metrics_directory  # the workers inherit it
+    os.environ[MULTIPROCESS_DIRECTORY] = metrics_directory
     try:
+        prepare()
         with bind(settings.host, settings.port) as listener:
             return Supervisor(settings, count).run(listener)
     finally:

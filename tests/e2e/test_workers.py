@@ -137,7 +137,12 @@ async def a_whole_call(server: ServerProcess, caller: str) -> None:
 async def test_calls_run_on_both_workers_streams_cross_them_and_metrics_count_every_worker(
     database_url: str, tmp_path: Path
 ) -> None:
-    script: Script = [Say("Hello", audio_bytes=800), CallFunction("end_call"), WaitForClose()]
+    script: Script = [
+        Say("Hello", audio_bytes=800),
+        CallFunction("end_call"),
+        Say("Goodbye", audio_bytes=800),
+        WaitForClose(),
+    ]
     async with two_workers(database_url, script, tmp_path) as server:
         made = 0
 
@@ -222,6 +227,7 @@ async def test_the_call_limit_is_the_hosts_across_workers(
         Say("Hello", audio_bytes=800),
         ExpectAudio(3200),
         CallFunction("end_call"),
+        Say("Goodbye", audio_bytes=800),
         WaitForClose(),
     ]
     async with two_workers(database_url, script, tmp_path, MAX_CONCURRENT_CALLS="1") as server:
@@ -246,7 +252,12 @@ async def test_the_call_limit_is_the_hosts_across_workers(
 async def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(
     database_url: str, tmp_path: Path
 ) -> None:
-    script: Script = [Say("Hello", audio_bytes=800), CallFunction("end_call"), WaitForClose()]
+    script: Script = [
+        Say("Hello", audio_bytes=800),
+        CallFunction("end_call"),
+        Say("Goodbye", audio_bytes=800),
+        WaitForClose(),
+    ]
     async with two_workers(database_url, script, tmp_path) as server:
         before = serving_processes(server)
         os.kill(before[0], signal.SIGKILL)

@@ -88,7 +88,7 @@ def test_ended_calls_are_forgotten_once_their_hand_off_lapses() -> None:
 def shared_by(workers: int, max_calls: int, clock: Clock) -> list[CallCapacity]:
     """One `CallCapacity` per worker, sharing the host's calls in shared memory as the
     `serve --workers` supervisor sets them up."""
-    state = HostCallState(multiprocessing.get_context("spawn"), workers, max_calls)
+    state = HostCallState(multiprocessing.get_context("fork"), workers, max_calls)
     return [
         CallCapacity(max_calls, clock=clock, host=SharedHostCalls(state, index, clock))
         for index in range(workers)
