@@ -107,11 +107,20 @@ def run_server(
         proxy_headers=True,
         ws_max_size=MAX_WS_MESSAGE_BYTES,
     )
+
+    def serving() -> None:
+        if host is not None:
+            # A call this worker admitted whose stream went to another worker: the
+            # agent conversation opened for it here will not be taken.
+            host.watch(lambda call_ref: container.answer_call().forget(*call_ref.split(":", 1)))
+        if on_serving is not None:
+            on_serving()
+
     server = DrainingServer(
         config,
         capacity=container.call_capacity(),
         drain_timeout_s=settings.drain_timeout_s,
-        on_serving=on_serving,
+        on_serving=serving,
     )
     _freeze_startup_objects()
     server.run(sockets=None if listener is None else [listener])

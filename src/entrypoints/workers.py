@@ -6,8 +6,9 @@ Nothing a call needs lives in one worker only: stream tokens are in Postgres (a 
 may reach any worker), live call events cross workers through Postgres LISTEN/NOTIFY,
 the call limit is the host's (a shared count, `SharedHostCalls`), and `/metrics` sums
 every worker (prometheus_client's multiprocess mode, over files in a directory the
-supervisor owns). A pre-connected agent waits in the worker that took the webhook; a
-stream that reaches another worker connects its own (counted as `connected_at_stream`).
+supervisor owns). An agent conversation opened ahead waits in the worker that took the
+webhook; a stream that reaches another worker connects its own (counted as
+`connected_at_stream`), and the first worker is told to close the one it opened.
 
 Signals: SIGTERM is passed to every worker, each drains its own calls (see
 `entrypoints.server`), and the supervisor exits 0 once all have; SIGINT likewise stops
@@ -17,7 +18,6 @@ serves stops the lot (a start-up that fails would only fail again).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 import os
@@ -25,7 +25,6 @@ import shutil
 import signal
 import socket
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -34,6 +33,7 @@ from multiprocessing.sharedctypes import SynchronizedArray
 from types import FrameType
 from typing import Any
 
+from entrypoints.host_calls import HostCallState, SharedHostCalls
 from entrypoints.settings import Settings
 
 log = logging.getLogger("frontdesk")
@@ -57,66 +57,6 @@ def worker_count(settings: Settings) -> tuple[int, str | None]:
             "call events through Postgres"
         )
     return wanted, None
-
-
-RESERVATION_TABLE_MAX = 1024
-"""Webhooks answered whose streams have not started yet, at most, on one host."""
-
-
-class HostCallState:
-    """The host's calls in shared memory, made by the supervisor before it starts the
-    workers: each worker's live calls, and a table of reservations (a hash of the call's
-    reference and when the reservation lapses; 0 marks a free entry)."""
-
-    def __init__(self, context: ForkContext, workers: int, max_calls: int) -> None:
-        self.lock = context.Lock()
-        self.live = context.RawArray("i", workers)
-        size = min(max_calls, RESERVATION_TABLE_MAX)
-        self.keys = context.RawArray("q", size)
-        self.until = context.RawArray("d", size)
-
-
-class SharedHostCalls:
-    """The `HostCalls` port over `HostCallState`, for the worker numbered `index`."""
-
-    def __init__(
-        self, state: HostCallState, index: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._state, self._index, self._clock = state, index, clock
-
-    def reserve(self, call_ref: str, until: float, max_calls: int) -> bool:
-        key, state, now = _key(call_ref), self._state, self._clock()
-        with state.lock:
-            keys, lapses = state.keys[:], state.until[:]
-            held = [i for i, k in enumerate(keys) if k and lapses[i] > now]
-            if any(keys[i] == key for i in held):
-                return True  # a repeated webhook keeps its place
-            if len(held) + sum(state.live[:]) >= max_calls:
-                return False
-            # A free entry, or one whose reservation lapsed (its stream never came).
-            free = next((i for i, k in enumerate(keys) if not k or lapses[i] <= now), None)
-            if free is None:
-                return False
-            state.keys[free], state.until[free] = key, until
-            return True
-
-    def started(self, call_ref: str, live_here: int) -> None:
-        key, state = _key(call_ref), self._state
-        with state.lock:
-            state.live[self._index] = live_here
-            keys = state.keys[:]
-            if key in keys:
-                state.keys[keys.index(key)] = 0
-
-    def ended(self, live_here: int) -> None:
-        with self._state.lock:
-            self._state.live[self._index] = live_here
-
-
-def _key(call_ref: str) -> int:
-    """A stable, non-zero 64-bit key for a call (`hash()` differs between processes)."""
-    digest = hashlib.blake2b(call_ref.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True) or 1
 
 
 @dataclass(frozen=True)
@@ -195,6 +135,9 @@ class Supervisor:
         process.start()
         self._workers[index] = process
 
+    def close(self) -> None:
+        self._calls.close()
+
     def _on_signal(self, sig: int, _: FrameType | None) -> None:
         self._stopping = sig
         for process in list(self._workers.values()):
@@ -259,6 +202,10 @@ def supervise(settings: Settings, count: int, prepare: Callable[[], None]) -> in
     try:
         prepare()
         with bind(settings.host, settings.port) as listener:
-            return Supervisor(settings, count).run(listener)
+            supervisor = Supervisor(settings, count)
+            try:
+                return supervisor.run(listener)
+            finally:
+                supervisor.close()
     finally:
         shutil.rmtree(metrics_directory, ignore_errors=True)

@@ -151,13 +151,14 @@ async def test_calls_run_on_both_workers_streams_cross_them_and_metrics_count_ev
             assert response.status_code == 200
             return response.text
 
-        def crossed(text: str) -> float:
+        def prepared(text: str, outcome: str) -> float:
             try:
-                return sample(
-                    text, "frontdesk_agent_preconnects_total", outcome="connected_at_stream"
-                )
+                return sample(text, "frontdesk_agent_preconnects_total", outcome=outcome)
             except AssertionError:  # not counted yet
                 return 0
+
+        def crossed(text: str) -> float:
+            return prepared(text, "connected_at_stream")
 
         while made < MOST_CALLS:
             await a_whole_call(server, f"+1415555{made:04d}")
@@ -170,6 +171,16 @@ async def test_calls_run_on_both_workers_streams_cross_them_and_metrics_count_ev
                 break
         assert set(calls_started(server).values()) == {0, 1}, "one worker took every call"
         assert crossed(text) >= 1, "no stream reached the other worker than its webhook"
+        # The worker that took such a webhook is told, and closes the conversation it
+        # opened ahead at once (it would otherwise wait AGENT_PRECONNECT_TIMEOUT_S, 20 s).
+        async with asyncio.timeout(5):
+            while True:
+                text = await scrape()
+                if prepared(text, "discarded") >= crossed(text):
+                    break
+                await asyncio.sleep(0.05)  # polling the exposition
+        assert prepared(text, "discarded") == crossed(text)
+        assert prepared(text, "handed_over") + crossed(text) == made
         for _ in range(4):  # whichever worker answers, it counts every worker's calls
             text = await scrape()
             assert sample(text, "frontdesk_calls_total", outcome="agent_ended") == made

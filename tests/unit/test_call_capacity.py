@@ -138,3 +138,20 @@ def test_more_than_one_worker_needs_postgres() -> None:
     postgres = "postgresql+asyncpg://u:p@db/frontdesk"
     assert worker_count(Settings(database_url=postgres)) == (len(os.sched_getaffinity(0)), None)
     assert worker_count(Settings(database_url=postgres, workers=3)) == (3, None)
+
+
+async def test_the_worker_that_reserved_is_told_when_the_stream_started_on_another() -> None:
+    state = HostCallState(multiprocessing.get_context("fork"), 2, max_calls=5)
+    try:
+        first, second = (SharedHostCalls(state, index) for index in (0, 1))
+        told: asyncio.Queue[str] = asyncio.Queue()
+        first.watch(told.put_nowait)
+        assert first.reserve("twilio:CA1", time.monotonic() + 20, 5)
+        assert first.reserve("twilio:CA2", time.monotonic() + 20, 5)
+        first.started("twilio:CA2", live_here=1)  # its own: nobody is told
+        second.started("twilio:CA1", live_here=1)
+        assert await asyncio.wait_for(told.get(), 2) == "twilio:CA1"
+        assert told.empty()
+    finally:
+        asyncio.get_running_loop().remove_reader(state.wakeups[0][0])
+        state.close()

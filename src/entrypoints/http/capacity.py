@@ -43,6 +43,11 @@ class HostCalls(Protocol):
         """This worker's live calls are now `live_here`."""
         ...
 
+    def watch(self, started_elsewhere: Callable[[str], None]) -> None:
+        """On the running loop, call `started_elsewhere(call_ref)` for each call this
+        worker reserved whose stream has started on another worker."""
+        ...
+
 
 class CallCapacity:
     def __init__(

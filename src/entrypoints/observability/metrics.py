@@ -124,7 +124,8 @@ class CallMetrics:
             "frontdesk_agent_preconnects_total",
             "Agent conversations opened at admission, by ending: handed_over (the stream "
             "took it), connected_at_stream (none ready: the stream connected one), expired "
-            "(no stream came), discarded (the call ended first)",
+            "(no stream came), discarded (the call ended first, or its stream reached another "
+            "worker)",
             ["outcome"],
             registry=r,
         )
