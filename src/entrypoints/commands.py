@@ -33,16 +33,16 @@ def serve(settings: Settings) -> int:
     from entrypoints.workers import supervise, worker_count
 
     count, reason = worker_count(settings)
-    if reason is not None:
-        if settings.workers is not None and settings.workers > 1:
-            raise OperatorError(
-                "WORKERS",
-                f"more than one worker needs Postgres ({reason})",
-                "set DATABASE_URL to a Postgres database, or run one worker",
-            )
-        log.info("one worker: %s", reason)
+    if reason is not None and settings.workers is not None and settings.workers > 1:
+        raise OperatorError(
+            "WORKERS",
+            f"more than one worker needs Postgres ({reason})",
+            "set DATABASE_URL to a Postgres database, or run one worker",
+        )
     if count == 1:
         prepare(settings)
+        if reason is not None:
+            log.info("one worker: %s", reason)
         run_server(settings)
         return 0
     return supervise(settings, count, prepare=lambda: prepare(settings))
