@@ -18,6 +18,7 @@ serves stops the lot (a start-up that fails would only fail again).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -45,7 +46,9 @@ supervisor sets it before anything imports the library, and the workers inherit 
 
 def default_worker_count() -> int:
     """The cores this process may run on."""
-    return len(os.sched_getaffinity(0))
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def worker_count(settings: Settings) -> tuple[int, str | None]:
@@ -68,6 +71,8 @@ class WorkerPlan:
     calls: HostCallState
     serving: SynchronizedArray[Any]
     index: int
+    supervisor: int
+    """The supervisor's process id."""
 
 
 def run_worker(plan: WorkerPlan) -> None:
@@ -76,6 +81,7 @@ def run_worker(plan: WorkerPlan) -> None:
     from entrypoints.commands import run_server
     from entrypoints.observability.logging import configure_logging
 
+    drain_when_orphaned(plan.supervisor)
     settings = plan.settings
     configure_logging(
         level=settings.log_level,
@@ -94,6 +100,22 @@ def run_worker(plan: WorkerPlan) -> None:
         listener=plan.listener,
         on_serving=serving,
     )
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def drain_when_orphaned(supervisor: int) -> None:
+    """Have the kernel send this worker SIGTERM (drain, then exit) if the supervisor
+    dies without passing a signal on (SIGKILL, a crash): an orphaned worker would hold
+    the port, and a restarted `serve` could not bind it."""
+    prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)
+    if prctl is None:  # not Linux: an orphaned worker stays until it is stopped
+        return
+    if prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("cannot ask to be told of the supervisor's death: errno %d", ctypes.get_errno())
+    if os.getppid() != supervisor:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class Supervisor:
@@ -129,7 +151,11 @@ class Supervisor:
         self._calls.live[index] = self._serving[index] = 0
         process = self._context.Process(
             target=run_worker,
-            args=(WorkerPlan(self._settings, listener, self._calls, self._serving, index),),
+            args=(
+                WorkerPlan(
+                    self._settings, listener, self._calls, self._serving, index, os.getpid()
+                ),
+            ),
             name=f"frontdesk-worker-{index}",
         )
         process.start()

@@ -282,3 +282,28 @@ async def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(
             await a_whole_call(server, f"+1415555{i:04d}")
         server.process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(server.process.wait(), 20) == 0
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie nobody has reaped yet counts as exited)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+async def test_workers_whose_supervisor_is_killed_drain_and_exit(
+    database_url: str, tmp_path: Path
+) -> None:
+    script: Script = [Say("Hello", audio_bytes=800), WaitForClose()]
+    async with two_workers(database_url, script, tmp_path) as server:
+        workers = serving_processes(server)
+        server.process.kill()  # no signal is passed on: the kernel tells the workers
+        await server.process.wait()
+        await logged(server, lambda event: event.startswith("draining:"), 2)
+        async with asyncio.timeout(15):
+            while True:
+                if all(gone(pid) for pid in workers.values()):
+                    break
+                await asyncio.sleep(0.05)  # polling the workers' exit
