@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.calls import Processes, proc_cpu_s, start_profiler, start_server, top_frames
+from benchmarks.calls import Processes, start_profiler, start_server, top_frames, tree_cpu_s
 from benchmarks.echo_calls import (
     CLOUD_DELAYS,
     CallRecord,
@@ -102,10 +102,10 @@ def main() -> None:
             if args.profile is not None:
                 args.profile.mkdir(parents=True, exist_ok=True)
                 profiler = start_profiler(procs.server.pid, args.profile / "greeting.txt")
-            cpu0 = proc_cpu_s(procs.server.pid)
+            cpu0 = tree_cpu_s(procs.server.pid)
             records = asyncio.run(drive(args.calls, args.concurrency, base, args.gap_s))
             time.sleep(1.0)  # teardown of the last call
-            cpu = proc_cpu_s(procs.server.pid) - cpu0
+            cpu = tree_cpu_s(procs.server.pid) - cpu0
             if profiler is not None:
                 import signal
 
