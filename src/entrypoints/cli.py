@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with no TWILIO_AUTH_TOKEN, accept unsigned Twilio requests from loopback",
     )
+    serve.add_argument(
+        "--workers",
+        type=_at_least_one,
+        help="server processes sharing the port (default: WORKERS, or one per core on "
+        "Postgres; one on SQLite)",
+    )
     commands.add_parser("migrate", help="upgrade the database to the latest migration")
     commands.add_parser("check-practice", help="validate PRACTICE_FILE and summarise it")
     add_doctor_parser(commands)
@@ -56,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
             help="show the traceback when the command fails",
         )
     return parser
+
+
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,6 +119,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             updates["host"] = args.host
         if args.port:
             updates["port"] = args.port
+        if args.workers is not None:
+            updates["workers"] = args.workers
         return serve(settings.model_copy(update=updates))
     if args.command == "migrate":
         from entrypoints.commands import migrate

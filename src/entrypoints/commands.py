@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import gc
 import logging
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from entrypoints.failures import OperatorError
 from entrypoints.settings import Settings
+
+if TYPE_CHECKING:
+    from entrypoints.http.capacity import HostCalls
 
 log = logging.getLogger("frontdesk")
 
@@ -20,15 +25,32 @@ MIGRATE = "run `frontdesk migrate` (with the same DATABASE_URL), then start agai
 
 
 def serve(settings: Settings) -> int:
-    """Run the server until SIGTERM (drained) or Ctrl-C. Refuses to start, before
-    binding the port, on a broken practice file or a database whose schema is not this
-    version's; an unreachable database only warns (the webhook must answer even then)."""
+    """Run the server until SIGTERM (drained) or Ctrl-C: in this process, or as
+    `--workers` processes sharing the port (`entrypoints.workers`). Refuses to start,
+    before binding the port, on a broken practice file or a database whose schema is not
+    this version's; an unreachable database only warns (the webhook must answer even
+    then)."""
+    from entrypoints.workers import supervise, worker_count
+
+    count, reason = worker_count(settings)
+    if reason is not None:
+        if settings.workers is not None and settings.workers > 1:
+            raise OperatorError("WORKERS", reason, "leave WORKERS unset on SQLite")
+        log.info(reason)
+    if count == 1:
+        prepare(settings)
+        run_server(settings)
+        return 0
+    return supervise(settings, count, prepare=lambda: prepare(settings))
+
+
+def prepare(settings: Settings) -> None:
+    """The checks that would fail every worker alike, and the embedded database's
+    migration (one process may migrate)."""
     from dependency_injector import providers
 
     from adapters.sql import upgrade_to_head
     from entrypoints.container import Container
-    from entrypoints.http.app import create_app
-    from entrypoints.server import DrainingServer, uvicorn_config
 
     container = Container()
     container.settings.override(providers.Object(settings))
@@ -47,6 +69,26 @@ def serve(settings: Settings) -> int:
             "TWILIO_AUTH_TOKEN is not set: Twilio requests are refused%s",
             " except unsigned ones from loopback (--dev)" if settings.dev else "",
         )
+
+
+def run_server(
+    settings: Settings, *, host: HostCalls | None = None, listener: socket.socket | None = None
+) -> None:
+    """Serve in this process until it is stopped: binding the port itself, or accepting
+    on `listener` with its call count shared through `host` (a worker)."""
+    from dependency_injector import providers
+
+    from entrypoints.container import Container
+    from entrypoints.http.app import create_app
+    from entrypoints.http.capacity import CallCapacity
+    from entrypoints.server import DrainingServer, uvicorn_config
+
+    container = Container()
+    container.settings.override(providers.Object(settings))
+    if host is not None:
+        container.call_capacity.override(
+            providers.Singleton(CallCapacity, max_calls=settings.max_concurrent_calls, host=host)
+        )
     config = uvicorn_config(
         create_app(container),
         host=settings.host,
@@ -60,8 +102,7 @@ def serve(settings: Settings) -> int:
         config, capacity=container.call_capacity(), drain_timeout_s=settings.drain_timeout_s
     )
     _freeze_startup_objects()
-    server.run()
-    return 0
+    server.run(sockets=None if listener is None else [listener])
 
 
 def require_current_schema(url: str) -> None:

@@ -149,7 +149,16 @@ class Settings(BaseSettings):
         default=8.0, gt=0, description="An agent silent this long after the caller spoke failed."
     )
     max_concurrent_calls: int = Field(
-        default=50, ge=1, description="Calls one instance carries; more hear a busy message."
+        default=50,
+        ge=1,
+        description="Calls one instance (all its workers together) carries; more hear a "
+        "busy message.",
+    )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Server processes sharing the port (default: one per core on Postgres; "
+        "always one on SQLite).",
     )
     media_idle_timeout_s: float = Field(
         default=10.0, gt=0, description="A media stream silent this long is a hang-up."

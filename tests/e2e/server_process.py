@@ -96,6 +96,7 @@ async def server_process(
         "GREETING_AUDIO": "false",
         "FRONTDESK_API_KEYS": API_KEY,
         "LOG_LEVEL": "WARNING",
+        "WORKERS": "1",  # one process unless a test asks for workers
         **env,
     }
     environment.pop("PRACTICE_FILE", None)

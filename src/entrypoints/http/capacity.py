@@ -11,6 +11,10 @@ call whose stream has ended is not over yet: the carrier then asks what to do ne
 (no carrier asks when the caller hung up), the call counts as handing off, and a
 draining instance waits for it: exiting at the stream's end would drop the transfer of
 the last caller.
+
+With several worker processes the limit is the host's: each worker's `CallCapacity`
+shares one `HostCalls` (the supervisor's shared memory), which admits a call only while
+the calls held across all workers are under `max_calls`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,20 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+
+class HostCalls(Protocol):
+    """The calls held (reserved or live) by every worker process on this host."""
+
+    def admit(self, held_here: int, max_calls: int) -> bool:
+        """Atomically: if the host holds fewer than `max_calls` counting this worker as
+        holding `held_here`, record this worker as holding one more and say True."""
+        ...
+
+    def publish(self, held_here: int) -> None:
+        """Record that this worker now holds `held_here` calls."""
+        ...
 
 
 class CallCapacity:
@@ -29,8 +47,11 @@ class CallCapacity:
         reservation_s: float = 20.0,
         handoff_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        host: HostCalls | None = None,
     ) -> None:
         self.max_calls = max_calls
+        """The host's limit: this process's alone, or shared through `host`."""
+        self._host = host
         self._reservation_s, self._handoff_s, self._clock = reservation_s, handoff_s, clock
         self._reserved: dict[str, float] = {}
         self._live: dict[str, asyncio.Task[object] | None] = {}
@@ -51,20 +72,37 @@ class CallCapacity:
         self._reserved = {sid: t for sid, t in self._reserved.items() if t > now}
         if call_ref in self._reserved or call_ref in self._live:
             return True
-        if len(self._reserved) + len(self._live) >= self.max_calls:
+        held = len(self._reserved) + len(self._live)
+        if self._host is None:
+            if held >= self.max_calls:
+                return False
+        elif not self._host.admit(held, self.max_calls):
             return False
         self._reserved[call_ref] = now + self._reservation_s
+        if self._host is not None:
+            # A reservation whose stream never comes must stop counting on the host
+            # even if this worker hears nothing more.
+            with contextlib.suppress(RuntimeError):  # no loop: nobody else counts either
+                asyncio.get_running_loop().call_later(self._reservation_s, self._publish)
         return True
+
+    def _publish(self) -> None:
+        if self._host is not None:
+            now = self._clock()
+            self._reserved = {sid: t for sid, t in self._reserved.items() if t > now}
+            self._host.publish(len(self._reserved) + len(self._live))
 
     def stream_started(self, call_ref: str, task: asyncio.Task[object] | None = None) -> None:
         """The call's stream is up (whether or not this instance took its webhook)."""
         self._reserved.pop(call_ref, None)
         self._live[call_ref] = task
+        self._publish()
         self._changed.set()
 
     def stream_ended(self, call_ref: str) -> None:
         """The stream is over; the call hands off until its after-stream is answered."""
         self._live.pop(call_ref, None)
+        self._publish()
         self._forget_lapsed_handoffs()
         self._handing_off[call_ref] = self._clock() + self._handoff_s
         self._changed.set()
@@ -77,6 +115,7 @@ class CallCapacity:
     def start_draining(self) -> None:
         self.draining = True
         self._reserved.clear()
+        self._publish()
 
     async def wait_idle(self) -> None:
         """Return once no stream is live and every ended call has handed off (or its

@@ -117,6 +117,7 @@ class CallGateway:
             live = True
             self._metrics.active_calls.inc()
             self._capacity.stream_started(key, task)
+            log.info("call started", extra={"call_id": str(call.id)})
             if on_claimed is not None:
                 on_claimed(call)
 

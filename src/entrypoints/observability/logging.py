@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -52,6 +52,16 @@ class Redactor:
         return event
 
 
+class _Fields:
+    def __init__(self, fields: Mapping[str, object]) -> None:
+        self._fields = dict(fields)
+
+    def __call__(self, _: WrappedLogger, __: str, event: EventDict) -> EventDict:
+        for key, value in self._fields.items():
+            event.setdefault(key, value)
+        return event
+
+
 class _StderrHandler(logging.StreamHandler[Any]):
     """Writes to whatever `sys.stderr` is at the time of the record (it may be replaced)."""
 
@@ -68,12 +78,18 @@ class _StderrHandler(logging.StreamHandler[Any]):
 
 
 def configure_logging(
-    *, level: str = "INFO", log_format: LogFormat = "auto", secrets: Sequence[str] = ()
+    *,
+    level: str = "INFO",
+    log_format: LogFormat = "auto",
+    secrets: Sequence[str] = (),
+    fields: Mapping[str, object] | None = None,
 ) -> None:
-    """Route the standard library's and structlog's records through one pipeline."""
+    """Route the standard library's and structlog's records through one pipeline;
+    `fields` go on every line (a worker process's number)."""
     as_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
+        *([_Fields(fields)] if fields else []),
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),

@@ -19,29 +19,42 @@ from prometheus_client import (
     Histogram,
     ProcessCollector,
     generate_latest,
+    multiprocess,
 )
 
 from application.calls.events import AgentReconnected, BargedIn, CallEnded, CallEvent, ToolRan
 
 __all__ = ["CONTENT_TYPE", "CallMetrics"]
 
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+"""Set by the `serve --workers` supervisor; prometheus_client reads it at import."""
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10)
 _AGENT_BUCKETS_S = (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8)
 _WEBHOOK_LAG_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 30, 300, 1800, 7200, 36000, 86400)
 
 
 class CallMetrics:
-    """One registry per app, so two apps in one process (tests) don't collide."""
+    """One registry per app, so two apps in one process (tests) don't collide.
+
+    Under `serve --workers` (prometheus_client's multiprocess mode, `PROMETHEUS_MULTIPROC_DIR`
+    set) every worker writes its values to files and `render` sums all workers'; the
+    per-process figures (memory, CPU, descriptors, event-loop tasks) are then left out,
+    as one worker's would pass for the instance's."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        ProcessCollector(registry=r)  # resident memory, CPU, open file descriptors
-        Gauge("frontdesk_asyncio_tasks", "Tasks alive on the event loop", registry=r).set_function(
-            _task_count
-        )
+        self._across_workers = os.environ.get(MULTIPROCESS_DIRECTORY)
+        if self._across_workers is None:
+            ProcessCollector(registry=r)  # resident memory, CPU, open file descriptors
+            Gauge(
+                "frontdesk_asyncio_tasks", "Tasks alive on the event loop", registry=r
+            ).set_function(_task_count)
         self.active_calls = Gauge(
-            "frontdesk_active_calls", "Calls with an open media stream", registry=r
+            "frontdesk_active_calls",
+            "Calls with an open media stream",
+            registry=r,
+            multiprocess_mode="livesum",
         )
         self.calls = Counter(
             "frontdesk_calls_total", "Finished calls by end reason", ["outcome"], registry=r
@@ -159,7 +172,11 @@ class CallMetrics:
         self.texts.labels(outcome).inc()
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if self._across_workers is None:
+            return generate_latest(self.registry)
+        every_worker = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every_worker, self._across_workers)  # type: ignore[no-untyped-call]
+        return generate_latest(every_worker)
 
 
 def _task_count() -> float:

@@ -1,0 +1,212 @@
+"""`frontdesk serve --workers N`: one supervisor process binds the port and runs N
+worker processes that accept on it, each a whole server on its own event loop (and so
+its own core).
+
+Nothing a call needs lives in one worker only: stream tokens are in Postgres (a stream
+may reach any worker), live call events cross workers through Postgres LISTEN/NOTIFY,
+the call limit is the host's (a shared count, `SharedHostCalls`), and `/metrics` sums
+every worker (prometheus_client's multiprocess mode, over files in a directory the
+supervisor owns). A pre-connected agent waits in the worker that took the webhook; a
+stream that reaches another worker connects its own (counted as `connected_at_stream`).
+
+Signals: SIGTERM is passed to every worker, each drains its own calls (see
+`entrypoints.server`), and the supervisor exits 0 once all have; SIGINT likewise stops
+them at once. A worker that dies while serving is replaced; one that dies within
+`STARTUP_GRACE_S` of starting stops the lot (a broken start-up would only loop).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from multiprocessing.context import SpawnContext, SpawnProcess
+from multiprocessing.sharedctypes import SynchronizedArray
+from types import FrameType
+from typing import Any
+
+from entrypoints.observability.metrics import MULTIPROCESS_DIRECTORY
+from entrypoints.settings import Settings
+
+log = logging.getLogger("frontdesk")
+
+STARTUP_GRACE_S = 10.0
+"""A worker that exits sooner than this after starting failed to start."""
+
+
+def default_worker_count() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0))
+
+
+def worker_count(settings: Settings) -> tuple[int, str | None]:
+    """How many workers to run, and why fewer than asked (or than the default)."""
+    wanted = settings.workers or default_worker_count()
+    if wanted > 1 and settings.resolved_database_url().startswith("sqlite"):
+        return 1, (
+            "one worker: SQLite takes one writer at a time, and workers share stream "
+            "tokens and live call events through Postgres (set DATABASE_URL to run more)"
+        )
+    return wanted, None
+
+
+class SharedHostCalls:
+    """The `HostCalls` port over shared memory: one slot per worker, holding the calls
+    it has reserved or live; admission takes the lock, sums and writes its own slot."""
+
+    def __init__(self, slots: SynchronizedArray[Any], index: int) -> None:
+        self._slots, self._index = slots, index
+
+    def admit(self, held_here: int, max_calls: int) -> bool:
+        with self._slots.get_lock():
+            others = sum(self._slots.get_obj()) - self._slots[self._index]
+            if others + held_here >= max_calls:
+                return False
+            self._slots[self._index] = held_here + 1
+            return True
+
+    def publish(self, held_here: int) -> None:
+        with self._slots.get_lock():
+            self._slots[self._index] = held_here
+
+
+@dataclass(frozen=True)
+class WorkerPlan:
+    """What a worker needs to start: sent to it when it is spawned."""
+
+    settings: Settings
+    listener: socket.socket
+    slots: SynchronizedArray[Any]
+    index: int
+
+
+def run_worker(plan: WorkerPlan) -> None:
+    """A worker process's body: the same server as a single process, accepting on the
+    supervisor's socket, its call count shared with the other workers."""
+    from entrypoints.commands import run_server
+    from entrypoints.observability.logging import configure_logging
+
+    settings = plan.settings
+    configure_logging(
+        level=settings.log_level,
+        log_format=settings.log_format,
+        secrets=settings.secrets,
+        fields={"worker": plan.index},
+    )
+    run_server(settings, host=SharedHostCalls(plan.slots, plan.index), listener=plan.listener)
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, count: int) -> None:
+        self._settings, self._count = settings, count
+        self._context: SpawnContext = multiprocessing.get_context("spawn")
+        self._slots: SynchronizedArray[Any] = self._context.Array("i", count)
+        self._workers: dict[int, tuple[SpawnProcess, float]] = {}
+        self._stopping: int | None = None
+        """The signal being passed on to the workers, once one came."""
+        self._failed = False
+
+    def run(self, listener: socket.socket) -> int:
+        handled = (signal.SIGTERM, signal.SIGINT)
+        original = {sig: signal.signal(sig, self._on_signal) for sig in handled}
+        try:
+            for index in range(self._count):
+                self._start(index, listener)
+            log.info(
+                "serving on %s:%d with %d workers",
+                self._settings.host,
+                self._settings.port,
+                self._count,
+            )
+            self._watch(listener)
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+        return 1 if self._failed else 0
+
+    def _start(self, index: int, listener: socket.socket) -> None:
+        self._slots[index] = 0
+        process = self._context.Process(
+            target=run_worker,
+            args=(WorkerPlan(self._settings, listener, self._slots, index),),
+            name=f"frontdesk-worker-{index}",
+        )
+        process.start()
+        self._workers[index] = (process, time.monotonic())
+
+    def _on_signal(self, sig: int, _: FrameType | None) -> None:
+        self._stopping = sig
+        for process, _started in list(self._workers.values()):
+            if process.pid is not None and process.exitcode is None:
+                os.kill(process.pid, sig)
+
+    def _watch(self, listener: socket.socket) -> None:
+        while self._workers:
+            by_sentinel = {process.sentinel: index for index, (process, _) in self._workers.items()}
+            for sentinel in wait(list(by_sentinel), timeout=1.0):
+                assert isinstance(sentinel, int)  # what it was given
+                index = by_sentinel[sentinel]
+                process, started = self._workers.pop(index)
+                process.join()
+                forget_worker_metrics(process.pid)
+                self._slots[index] = 0
+                self._after_exit(index, process, started, listener)
+
+    def _after_exit(
+        self, index: int, process: SpawnProcess, started: float, listener: socket.socket
+    ) -> None:
+        code = process.exitcode
+        if self._stopping is not None:
+            # Killed by the signal itself: it came before the worker was serving (no calls).
+            if code not in (0, -self._stopping) and self._stopping == signal.SIGTERM:
+                log.error("worker %d exited with status %s while draining", index, code)
+                self._failed = True
+            return
+        if time.monotonic() - started < STARTUP_GRACE_S:
+            log.error("worker %d exited with status %s as it started: stopping", index, code)
+            self._failed = True
+            self._on_signal(signal.SIGINT, None)
+            return
+        log.error("worker %d exited with status %s: starting another", index, code)
+        self._start(index, listener)
+
+
+def forget_worker_metrics(pid: int | None) -> None:
+    """Drop a dead worker's live gauges (its counters stay in the sums)."""
+    directory = os.environ.get(MULTIPROCESS_DIRECTORY)
+    if directory and pid is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket every worker accepts on (as uvicorn binds its own)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(2048)
+    listener.set_inheritable(True)
+    return listener
+
+
+def supervise(settings: Settings, count: int, prepare: Callable[[], None]) -> int:
+    """Bind, then run `count` workers until they have all stopped. `prepare` runs
+    first (checks that would fail every worker alike)."""
+    prepare()
+    metrics_directory = tempfile.mkdtemp(prefix="frontdesk-metrics-")
+    os.environ[MULTIPROCESS_DIRECTORY] = metrics_directory  # the workers inherit it
+    try:
+        with bind(settings.host, settings.port) as listener:
+            return Supervisor(settings, count).run(listener)
+    finally:
+        shutil.rmtree(metrics_directory, ignore_errors=True)
