@@ -106,7 +106,7 @@ def run(scenario: str, args: argparse.Namespace, database_url: str) -> None:
         )
         env = {"DEEPGRAM_SPEAK_URL": f"{speak_url}/v1/speak"}
         env.update(kv.split("=", 1) for kv in args.server_env)
-        base, _ = start_server(procs, database_url, agent_url, extra_env=env)
+        base, _ = start_server(procs, database_url, agent_url, extra_env=env, workers=1)
         assert procs.server is not None
         time.sleep(2.0)
         cpu0, t0 = tree_cpu_s(procs.server.pid), time.monotonic()

@@ -379,10 +379,15 @@ def start_server(
     agent_url: str,
     extra_env: dict[str, str] | None = None,
     extra_args: tuple[str, ...] = (),
+    *,
+    workers: int,
 ) -> tuple[str, list[str]]:
+    """The server with `--workers`, always given: its default on Postgres is one per
+    core, and figures of one process and of several do not compare."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port), *extra_args]
+    command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)]
+    command += ["--workers", str(workers), *extra_args]
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -748,7 +753,7 @@ def run_once(
     procs = Processes(workdir)
     try:
         agent_url = start_emulator(procs, seconds, tools)
-        base, command = start_server(procs, database_url, agent_url)
+        base, command = start_server(procs, database_url, agent_url, workers=1)
         assert procs.server is not None
         assert procs.emulator is not None
         idle0 = tree_cpu_s(procs.server.pid)

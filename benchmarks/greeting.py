@@ -95,7 +95,7 @@ def main() -> None:
             )
             env = {"DEEPGRAM_SPEAK_URL": f"{speak_url}/v1/speak"}
             env.update(kv.split("=", 1) for kv in args.server_env)
-            base, _ = start_server(procs, database_url, agent_url, extra_env=env)
+            base, _ = start_server(procs, database_url, agent_url, extra_env=env, workers=1)
             assert procs.server is not None
             time.sleep(2.0)  # let start-up work (a greeting synthesised at start) settle
             profiler = None

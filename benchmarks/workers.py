@@ -244,16 +244,14 @@ def search(
         )
         env = {"DEEPGRAM_SPEAK_URL": f"{speak_url}/v1/speak"}
         env.update(kv.split("=", 1) for kv in args.server_env)
-        base, command = start_server(
-            procs, database_url, agent_url, extra_env=env, extra_args=("--workers", str(workers))
-        )
+        base, command = start_server(procs, database_url, agent_url, extra_env=env, workers=workers)
         assert procs.server is not None
         assert procs.emulator is not None
         server_pid, emulator_pid = procs.server.pid, procs.emulator.pid
         wait_idle(server_pid)
         print(
             f"\n=== {workers} worker{'s' if workers > 1 else ''}: {shlex.join(command[1:])} "
-            f"({len(tree_pids(server_pid))} server processes) ==="
+            f"(server processes: {len(tree_pids(server_pid))}) ==="
         )
         print(HEAD)
         print(UNITS)
