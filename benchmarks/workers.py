@@ -4,8 +4,9 @@
     uv run python -m benchmarks.workers --workers 2 --start 100 --hold-s 10
 
 Processes as `benchmarks.burst`: a throwaway Postgres, the cloud-like echo agent and
-speak fake (`benchmarks.echo_emulator`), the server (a parent that binds the port and
-N worker processes sharing it) and this driver. Every caller frame is tagged, echoed
+speak fake (`benchmarks.echo_emulator`), the server (`serve --workers N`: one process
+for 1, else a parent that binds the port and N worker processes sharing it) and this
+driver. Every caller frame is tagged, echoed
 by the agent and timed when it comes back: the relay round trip caller -> server ->
 agent -> server -> caller, on the driver's clock.
 
@@ -20,13 +21,13 @@ p99 over the frames sent in that window (every call's) is <= `--p99-ms` (50). Th
 ramp and each call's set-up are outside the window: a call's first ~0.3 s of frames
 queue behind its greeting's audio ("all p99" includes them, for reference).
 
-Per step, over the held window: the server's CPU in cores (the parent and its
-workers), the echo emulator's, this driver's, Postgres' and every other process'
-("other": work on the machine that is no part of the benchmark), the machine's busy
-share and the driver's event-loop lag p99. Driver and emulator share the cores with
-the server: a step where they are near a core each, the machine near 100% busy or
-the lag some ms measured the harness as much as the server. Between steps the server
-is left to go idle.
+Per step, over the held window: the server's CPU in cores (its workers included), the
+echo emulator's, this driver's, Postgres' and every other process' ("other": work on
+the machine that is no part of the benchmark), the machine's busy share and the
+driver's event-loop lag p99. Driver and emulator share the cores with the server: a
+step flagged "saturated" (machine over 95% busy, or the driver's lag p99 over 5 ms,
+as in `benchmarks.calls`) measured the machine, harness included, as
+much as the server. Between steps the server is left to go idle.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from dataclasses import dataclass, field
 import httpx
 
 from benchmarks.calls import (
+    SATURATED_BUSY,
+    SATURATED_LAG_P99_MS,
     Processes,
     lag_probe,
     machine_ticks,
@@ -123,6 +126,11 @@ class Step:
     @property
     def unechoed(self) -> int:
         return sum(r.unechoed for r in self.records)
+
+    @property
+    def saturated(self) -> bool:
+        """The machine, not only the server, was the limit (as `benchmarks.calls`)."""
+        return self.busy > SATURATED_BUSY or self.lag_p99_ms > SATURATED_LAG_P99_MS
 
     def passed(self, p99_ms: float) -> bool:
         return (
@@ -229,6 +237,7 @@ def step_line(step: Step, p99_ms: float) -> str:
         f"{c('server'):>6.2f} {c('emulator'):>5.2f} {c('driver'):>6.2f} {c('postgres'):>5.2f} "
         f"{c('other'):>5.2f} {step.busy * 100:>4.0f}% {step.lag_p99_ms:>7.1f}  "
         + ("pass" if step.passed(p99_ms) else "FAIL")
+        + ("  saturated" if step.saturated else "")
     )
 
 
@@ -283,6 +292,13 @@ def search(
     return passed, failed, steps
 
 
+def limited_by(steps: list[Step], failed: int | None) -> str:
+    first_fail = next((s for s in steps if s.calls == failed), None)
+    if first_fail is None:
+        return ""
+    return "; machine saturated there" if first_fail.saturated else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.workers",
@@ -314,7 +330,7 @@ def main() -> None:
 
     from adapters.sql import upgrade_to_head
 
-    invoked = "uv run python -m benchmarks.workers " + shlex.join(sys.argv[1:])
+    invoked = shlex.join(["uv", "run", "python", "-m", "benchmarks.workers", *sys.argv[1:]])
     print(f"command: {invoked}")
     print(f"machine: nproc={os.cpu_count()}  python {platform.python_version()}")
     print(
@@ -322,19 +338,19 @@ def main() -> None:
         f"{args.p99_ms:g} ms over its held window ({args.hold_s:g} s hold, {args.ramp_s:g} s "
         f"ramp; the ramp, set-up and first {SKIP_S:g} s after the last greeting excluded)"
     )
-    results: dict[int, tuple[int, int | None]] = {}
+    results: dict[int, tuple[int, int | None, str]] = {}
     with postgres_server() as database_url:
         upgrade_to_head(database_url)
         for workers in counts:
-            passed, failed, _ = search(workers, args, database_url)
-            results[workers] = (passed, failed)
+            passed, failed, steps = search(workers, args, database_url)
+            results[workers] = (passed, failed, limited_by(steps, failed))
     print(f"\nmost calls held (relay round trip p99 <= {args.p99_ms:g} ms, none failed):")
-    one = results.get(1, (0, None))[0]
-    for workers, (passed, failed) in results.items():
+    one = results.get(1, (0, None, ""))[0]
+    for workers, (passed, failed, note) in results.items():
         bound = f"first fail at {failed}" if failed is not None else f"--max {args.max} reached"
         label = f"{workers} worker{'s' if workers > 1 else ''}"
-        print(f"  {label:<10} {passed:>4}  ({bound})")
-    for workers, (passed, _) in results.items():
+        print(f"  {label:<10} {passed:>4}  ({bound}{note})")
+    for workers, (passed, _, _) in results.items():
         if workers != 1 and one:
             print(f"  ratio {workers} workers / 1 worker: {passed / one:.2f}")
     print(f"command: {invoked}")
