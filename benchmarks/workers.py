@@ -26,8 +26,8 @@ echo emulator's, this driver's, Postgres' and every other process' ("other": wor
 the machine that is no part of the benchmark), the machine's busy share and the
 driver's event-loop lag p99. Driver and emulator share the cores with the server: a
 step flagged "saturated" (machine over 95% busy, or the driver's lag p99 over 5 ms,
-as in `benchmarks.calls`) measured the machine, harness included, as
-much as the server. Between steps the server is left to go idle.
+as in `benchmarks.calls`) measured the machine, harness included, as much as the
+server. Between steps the server is left to go idle.
 """
 
 from __future__ import annotations
