@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -33,12 +33,16 @@ def serve(settings: Settings) -> int:
     from entrypoints.workers import supervise, worker_count
 
     count, reason = worker_count(settings)
-    if reason is not None:
-        if settings.workers is not None and settings.workers > 1:
-            raise OperatorError("WORKERS", reason, "leave WORKERS unset on SQLite")
-        log.info(reason)
+    if reason is not None and settings.workers is not None and settings.workers > 1:
+        raise OperatorError(
+            "WORKERS",
+            f"more than one worker needs Postgres ({reason})",
+            "set DATABASE_URL to a Postgres database, or run one worker",
+        )
     if count == 1:
         prepare(settings)
+        if reason is not None:
+            log.info("one worker: %s", reason)
         run_server(settings)
         return 0
     return supervise(settings, count, prepare=lambda: prepare(settings))
@@ -72,10 +76,15 @@ def prepare(settings: Settings) -> None:
 
 
 def run_server(
-    settings: Settings, *, host: HostCalls | None = None, listener: socket.socket | None = None
+    settings: Settings,
+    *,
+    host: HostCalls | None = None,
+    listener: socket.socket | None = None,
+    on_serving: Callable[[], None] | None = None,
 ) -> None:
     """Serve in this process until it is stopped: binding the port itself, or accepting
-    on `listener` with its call count shared through `host` (a worker)."""
+    on `listener` with its call count shared through `host` and telling `on_serving`
+    once it accepts (a worker)."""
     from dependency_injector import providers
 
     from entrypoints.container import Container
@@ -98,8 +107,20 @@ def run_server(
         proxy_headers=True,
         ws_max_size=MAX_WS_MESSAGE_BYTES,
     )
+
+    def serving() -> None:
+        if host is not None:
+            # A call this worker admitted whose stream went to another worker: the
+            # agent conversation opened for it here will not be taken.
+            host.watch(lambda call_ref: container.answer_call().forget(*call_ref.split(":", 1)))
+        if on_serving is not None:
+            on_serving()
+
     server = DrainingServer(
-        config, capacity=container.call_capacity(), drain_timeout_s=settings.drain_timeout_s
+        config,
+        capacity=container.call_capacity(),
+        drain_timeout_s=settings.drain_timeout_s,
+        on_serving=serving,
     )
     _freeze_startup_objects()
     server.run(sockets=None if listener is None else [listener])

@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from types import FrameType
 from typing import Any
 
@@ -34,16 +35,27 @@ def uvicorn_config(app: Any, **options: Any) -> uvicorn.Config:
 
 class DrainingServer(uvicorn.Server):
     def __init__(
-        self, config: uvicorn.Config, *, capacity: CallCapacity, drain_timeout_s: float
+        self,
+        config: uvicorn.Config,
+        *,
+        capacity: CallCapacity,
+        drain_timeout_s: float,
+        on_serving: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(config)
         self._capacity, self._drain_timeout_s = capacity, drain_timeout_s
+        self._on_serving = on_serving
         self._loop: asyncio.AbstractEventLoop | None = None
         self._drain: asyncio.Task[None] | None = None
 
     async def serve(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
         self._loop = asyncio.get_running_loop()
         await super().serve(sockets)  # type: ignore[arg-type]
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self._on_serving is not None:
+            self._on_serving()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:

@@ -6,13 +6,14 @@ Nothing a call needs lives in one worker only: stream tokens are in Postgres (a 
 may reach any worker), live call events cross workers through Postgres LISTEN/NOTIFY,
 the call limit is the host's (a shared count, `SharedHostCalls`), and `/metrics` sums
 every worker (prometheus_client's multiprocess mode, over files in a directory the
-supervisor owns). A pre-connected agent waits in the worker that took the webhook; a
-stream that reaches another worker connects its own (counted as `connected_at_stream`).
+supervisor owns). An agent conversation opened ahead waits in the worker that took the
+webhook; a stream that reaches another worker connects its own (counted as
+`connected_at_stream`), and the first worker is told to close the one it opened.
 
 Signals: SIGTERM is passed to every worker, each drains its own calls (see
 `entrypoints.server`), and the supervisor exits 0 once all have; SIGINT likewise stops
-them at once. A worker that dies while serving is replaced; one that dies within
-`STARTUP_GRACE_S` of starting stops the lot (a broken start-up would only loop).
+them at once. A worker that dies while serving is replaced; one that dies before it
+serves stops the lot (a start-up that fails would only fail again).
 """
 
 from __future__ import annotations
@@ -24,22 +25,22 @@ import shutil
 import signal
 import socket
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from multiprocessing.context import SpawnContext, SpawnProcess
+from multiprocessing.context import ForkContext, ForkProcess
 from multiprocessing.sharedctypes import SynchronizedArray
 from types import FrameType
 from typing import Any
 
-from entrypoints.observability.metrics import MULTIPROCESS_DIRECTORY
+from entrypoints.host_calls import HostCallState, SharedHostCalls
 from entrypoints.settings import Settings
 
 log = logging.getLogger("frontdesk")
 
-STARTUP_GRACE_S = 10.0
-"""A worker that exits sooner than this after starting failed to start."""
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus_client's multiprocess mode, chosen when it is first imported: the
+supervisor sets it before anything imports the library, and the workers inherit it."""
 
 
 def default_worker_count() -> int:
@@ -52,39 +53,20 @@ def worker_count(settings: Settings) -> tuple[int, str | None]:
     wanted = settings.workers or default_worker_count()
     if wanted > 1 and settings.resolved_database_url().startswith("sqlite"):
         return 1, (
-            "one worker: SQLite takes one writer at a time, and workers share stream "
-            "tokens and live call events through Postgres (set DATABASE_URL to run more)"
+            "SQLite takes one writer at a time, and workers share stream tokens and live "
+            "call events through Postgres"
         )
     return wanted, None
 
 
-class SharedHostCalls:
-    """The `HostCalls` port over shared memory: one slot per worker, holding the calls
-    it has reserved or live; admission takes the lock, sums and writes its own slot."""
-
-    def __init__(self, slots: SynchronizedArray[Any], index: int) -> None:
-        self._slots, self._index = slots, index
-
-    def admit(self, held_here: int, max_calls: int) -> bool:
-        with self._slots.get_lock():
-            others = sum(self._slots.get_obj()) - self._slots[self._index]
-            if others + held_here >= max_calls:
-                return False
-            self._slots[self._index] = held_here + 1
-            return True
-
-    def publish(self, held_here: int) -> None:
-        with self._slots.get_lock():
-            self._slots[self._index] = held_here
-
-
 @dataclass(frozen=True)
 class WorkerPlan:
-    """What a worker needs to start: sent to it when it is spawned."""
+    """What a worker starts from."""
 
     settings: Settings
     listener: socket.socket
-    slots: SynchronizedArray[Any]
+    calls: HostCallState
+    serving: SynchronizedArray[Any]
     index: int
 
 
@@ -101,15 +83,26 @@ def run_worker(plan: WorkerPlan) -> None:
         secrets=settings.secrets,
         fields={"worker": plan.index},
     )
-    run_server(settings, host=SharedHostCalls(plan.slots, plan.index), listener=plan.listener)
+
+    def serving() -> None:
+        plan.serving[plan.index] = 1
+        log.info("worker %d serving (process %d)", plan.index, os.getpid())
+
+    run_server(
+        settings,
+        host=SharedHostCalls(plan.calls, plan.index),
+        listener=plan.listener,
+        on_serving=serving,
+    )
 
 
 class Supervisor:
     def __init__(self, settings: Settings, count: int) -> None:
         self._settings, self._count = settings, count
-        self._context: SpawnContext = multiprocessing.get_context("spawn")
-        self._slots: SynchronizedArray[Any] = self._context.Array("i", count)
-        self._workers: dict[int, tuple[SpawnProcess, float]] = {}
+        self._context: ForkContext = multiprocessing.get_context("fork")
+        self._calls = HostCallState(self._context, count, settings.max_concurrent_calls)
+        self._serving: SynchronizedArray[Any] = self._context.Array("b", count)
+        self._workers: dict[int, ForkProcess] = {}
         self._stopping: int | None = None
         """The signal being passed on to the workers, once one came."""
         self._failed = False
@@ -133,36 +126,38 @@ class Supervisor:
         return 1 if self._failed else 0
 
     def _start(self, index: int, listener: socket.socket) -> None:
-        self._slots[index] = 0
+        self._calls.live[index] = self._serving[index] = 0
         process = self._context.Process(
             target=run_worker,
-            args=(WorkerPlan(self._settings, listener, self._slots, index),),
+            args=(WorkerPlan(self._settings, listener, self._calls, self._serving, index),),
             name=f"frontdesk-worker-{index}",
         )
         process.start()
-        self._workers[index] = (process, time.monotonic())
+        self._workers[index] = process
+
+    def close(self) -> None:
+        self._calls.close()
 
     def _on_signal(self, sig: int, _: FrameType | None) -> None:
         self._stopping = sig
-        for process, _started in list(self._workers.values()):
+        for process in list(self._workers.values()):
             if process.pid is not None and process.exitcode is None:
                 os.kill(process.pid, sig)
 
     def _watch(self, listener: socket.socket) -> None:
         while self._workers:
-            by_sentinel = {process.sentinel: index for index, (process, _) in self._workers.items()}
+            by_sentinel = {process.sentinel: index for index, process in self._workers.items()}
             for sentinel in wait(list(by_sentinel), timeout=1.0):
                 assert isinstance(sentinel, int)  # what it was given
                 index = by_sentinel[sentinel]
-                process, started = self._workers.pop(index)
+                process = self._workers.pop(index)
                 process.join()
                 forget_worker_metrics(process.pid)
-                self._slots[index] = 0
-                self._after_exit(index, process, started, listener)
+                with self._calls.lock:
+                    self._calls.live[index] = 0
+                self._after_exit(index, process, listener)
 
-    def _after_exit(
-        self, index: int, process: SpawnProcess, started: float, listener: socket.socket
-    ) -> None:
+    def _after_exit(self, index: int, process: ForkProcess, listener: socket.socket) -> None:
         code = process.exitcode
         if self._stopping is not None:
             # Killed by the signal itself: it came before the worker was serving (no calls).
@@ -170,8 +165,8 @@ class Supervisor:
                 log.error("worker %d exited with status %s while draining", index, code)
                 self._failed = True
             return
-        if time.monotonic() - started < STARTUP_GRACE_S:
-            log.error("worker %d exited with status %s as it started: stopping", index, code)
+        if not self._serving[index]:
+            log.error("worker %d exited with status %s before serving: stopping", index, code)
             self._failed = True
             self._on_signal(signal.SIGINT, None)
             return
@@ -202,11 +197,15 @@ def bind(host: str, port: int) -> socket.socket:
 def supervise(settings: Settings, count: int, prepare: Callable[[], None]) -> int:
     """Bind, then run `count` workers until they have all stopped. `prepare` runs
     first (checks that would fail every worker alike)."""
-    prepare()
     metrics_directory = tempfile.mkdtemp(prefix="frontdesk-metrics-")
-    os.environ[MULTIPROCESS_DIRECTORY] = metrics_directory  # the workers inherit it
+    os.environ[MULTIPROCESS_DIRECTORY] = metrics_directory
     try:
+        prepare()
         with bind(settings.host, settings.port) as listener:
-            return Supervisor(settings, count).run(listener)
+            supervisor = Supervisor(settings, count)
+            try:
+                return supervisor.run(listener)
+            finally:
+                supervisor.close()
     finally:
         shutil.rmtree(metrics_directory, ignore_errors=True)

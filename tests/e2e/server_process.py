@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from tests.e2e.phone_fixtures import DEEPGRAM_KEY, TWILIO_TOKEN, PhoneLine
@@ -63,6 +64,17 @@ class ServerProcess:
                 if text in self.log():
                     return
                 await asyncio.sleep(0.02)  # polling a file another process writes
+
+
+async def ended_record(api: httpx.AsyncClient, call_sid: str) -> dict[str, Any]:
+    """The call's record once it is stored as ended (bounded poll)."""
+    async with asyncio.timeout(10):
+        while True:
+            response = await api.get(f"/api/v1/calls/{call_sid}")
+            record: dict[str, Any] = response.json()
+            if response.status_code == 200 and record["call"]["ended_at"] is not None:
+                return record
+            await asyncio.sleep(0.025)  # polling another process's state
 
 
 def _read(path: Path) -> str:

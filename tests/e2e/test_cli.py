@@ -65,6 +65,8 @@ def test_serve_on_the_embedded_default_migrates_itself_and_answers(tmp_path: Pat
     lines = [json.loads(line) for line in output.splitlines() if line.strip()]  # not a tty: JSON
     access = [line for line in lines if line["logger"] == "uvicorn.access"]
     assert any("/readyz" in line["event"] for line in access), output  # logged after start-up
+    # One worker on SQLite whatever the cores, and the log says why.
+    assert any(line["event"].startswith("one worker: SQLite takes one writer") for line in lines)
 
 
 def test_a_broken_practice_file_stops_the_server_naming_the_key(tmp_path: Path) -> None:

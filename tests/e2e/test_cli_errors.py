@@ -130,3 +130,20 @@ def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
         f"error: DATABASE_URL: the SQLite file {notes} is not a SQLite database "
         "-> check the URL and the database server\n"
     )
+
+
+def test_more_than_one_worker_on_sqlite_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    result = frontdesk(tmp_path, "serve", "--workers", "2")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: WORKERS: more than one worker needs Postgres (SQLite takes one writer at a "
+        "time, and workers share stream tokens and live call events through Postgres) -> "
+        "set DATABASE_URL to a Postgres database, or run one worker\n"
+    )
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_worker_count_below_one_is_a_usage_error(tmp_path: Path) -> None:
+    result = frontdesk(tmp_path, "serve", "--workers", "0")
+    assert result.returncode == 2
+    assert "--workers: must be 1 or more, not 0" in result.stderr

@@ -8,12 +8,16 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from tests.e2e.phone_fixtures import DEEPGRAM_KEY
-from tests.e2e.server_process import SAMPLE_FRONT_DESK, ServerProcess, server_process
+from tests.e2e.server_process import (
+    SAMPLE_FRONT_DESK,
+    ServerProcess,
+    ended_record,
+    server_process,
+)
 from tests.support.deepgram_emulator import (
     CallFunction,
     DeepgramEmulator,
@@ -55,17 +59,6 @@ async def draining(api: httpx.AsyncClient) -> dict[str, str]:
             if checks["admitting_calls"] == "draining":
                 assert ready.status_code == 503
                 return checks
-            await asyncio.sleep(0.025)  # polling another process's state
-
-
-async def ended_record(api: httpx.AsyncClient, call_sid: str) -> dict[str, Any]:
-    """The call's record once it is stored as ended (bounded poll)."""
-    async with asyncio.timeout(10):
-        while True:
-            response = await api.get(f"/api/v1/calls/{call_sid}")
-            record: dict[str, Any] = response.json()
-            if response.status_code == 200 and record["call"]["ended_at"] is not None:
-                return record
             await asyncio.sleep(0.025)  # polling another process's state
 
 

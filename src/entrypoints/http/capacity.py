@@ -13,8 +13,9 @@ draining instance waits for it: exiting at the stream's end would drop the trans
 the last caller.
 
 With several worker processes the limit is the host's: each worker's `CallCapacity`
-shares one `HostCalls` (the supervisor's shared memory), which admits a call only while
-the calls held across all workers are under `max_calls`.
+shares one `HostCalls` (the supervisor's shared memory) holding the host's reservations
+and each worker's live calls, since a call's webhook and its stream may reach different
+workers.
 """
 
 from __future__ import annotations
@@ -27,15 +28,24 @@ from typing import Protocol
 
 
 class HostCalls(Protocol):
-    """The calls held (reserved or live) by every worker process on this host."""
+    """The calls reserved and live across every worker process on this host."""
 
-    def admit(self, held_here: int, max_calls: int) -> bool:
-        """Atomically: if the host holds fewer than `max_calls` counting this worker as
-        holding `held_here`, record this worker as holding one more and say True."""
+    def reserve(self, call_ref: str, until: float, max_calls: int) -> bool:
+        """Hold a place until `until` (on the monotonic clock) if the host holds fewer
+        than `max_calls` (a call that holds one already keeps it)."""
         ...
 
-    def publish(self, held_here: int) -> None:
-        """Record that this worker now holds `held_here` calls."""
+    def started(self, call_ref: str, live_here: int) -> None:
+        """The call's stream is up here: its reservation, wherever made, is spent."""
+        ...
+
+    def ended(self, live_here: int) -> None:
+        """This worker's live calls are now `live_here`."""
+        ...
+
+    def watch(self, started_elsewhere: Callable[[str], None]) -> None:
+        """On the running loop, call `started_elsewhere(call_ref)` for each call this
+        worker reserved whose stream has started on another worker."""
         ...
 
 
@@ -72,37 +82,26 @@ class CallCapacity:
         self._reserved = {sid: t for sid, t in self._reserved.items() if t > now}
         if call_ref in self._reserved or call_ref in self._live:
             return True
-        held = len(self._reserved) + len(self._live)
-        if self._host is None:
-            if held >= self.max_calls:
-                return False
-        elif not self._host.admit(held, self.max_calls):
+        if self._host is not None:
+            return self._host.reserve(call_ref, now + self._reservation_s, self.max_calls)
+        if len(self._reserved) + len(self._live) >= self.max_calls:
             return False
         self._reserved[call_ref] = now + self._reservation_s
-        if self._host is not None:
-            # A reservation whose stream never comes must stop counting on the host
-            # even if this worker hears nothing more.
-            with contextlib.suppress(RuntimeError):  # no loop: nobody else counts either
-                asyncio.get_running_loop().call_later(self._reservation_s, self._publish)
         return True
-
-    def _publish(self) -> None:
-        if self._host is not None:
-            now = self._clock()
-            self._reserved = {sid: t for sid, t in self._reserved.items() if t > now}
-            self._host.publish(len(self._reserved) + len(self._live))
 
     def stream_started(self, call_ref: str, task: asyncio.Task[object] | None = None) -> None:
         """The call's stream is up (whether or not this instance took its webhook)."""
         self._reserved.pop(call_ref, None)
         self._live[call_ref] = task
-        self._publish()
+        if self._host is not None:
+            self._host.started(call_ref, len(self._live))
         self._changed.set()
 
     def stream_ended(self, call_ref: str) -> None:
         """The stream is over; the call hands off until its after-stream is answered."""
         self._live.pop(call_ref, None)
-        self._publish()
+        if self._host is not None:
+            self._host.ended(len(self._live))
         self._forget_lapsed_handoffs()
         self._handing_off[call_ref] = self._clock() + self._handoff_s
         self._changed.set()
@@ -115,7 +114,6 @@ class CallCapacity:
     def start_draining(self) -> None:
         self.draining = True
         self._reserved.clear()
-        self._publish()
 
     async def wait_idle(self) -> None:
         """Return once no stream is live and every ended call has handed off (or its

@@ -23,11 +23,10 @@ from prometheus_client import (
 )
 
 from application.calls.events import AgentReconnected, BargedIn, CallEnded, CallEvent, ToolRan
+from entrypoints.workers import MULTIPROCESS_DIRECTORY
 
 __all__ = ["CONTENT_TYPE", "CallMetrics"]
 
-MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
-"""Set by the `serve --workers` supervisor; prometheus_client reads it at import."""
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10)
 _AGENT_BUCKETS_S = (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8)
 _WEBHOOK_LAG_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 30, 300, 1800, 7200, 36000, 86400)
@@ -125,7 +124,8 @@ class CallMetrics:
             "frontdesk_agent_preconnects_total",
             "Agent conversations opened at admission, by ending: handed_over (the stream "
             "took it), connected_at_stream (none ready: the stream connected one), expired "
-            "(no stream came), discarded (the call ended first)",
+            "(no stream came), discarded (the call ended first, or its stream reached another "
+            "worker)",
             ["outcome"],
             registry=r,
         )
