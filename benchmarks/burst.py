@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.calls import Processes, proc_cpu_s, start_server
+from benchmarks.calls import Processes, start_server, tree_cpu_s
 from benchmarks.echo_calls import (
     CLOUD_DELAYS,
     CallRecord,
@@ -106,15 +106,15 @@ def run(scenario: str, args: argparse.Namespace, database_url: str) -> None:
         )
         env = {"DEEPGRAM_SPEAK_URL": f"{speak_url}/v1/speak"}
         env.update(kv.split("=", 1) for kv in args.server_env)
-        base, _ = start_server(procs, database_url, agent_url, extra_env=env)
+        base, _ = start_server(procs, database_url, agent_url, extra_env=env, workers=1)
         assert procs.server is not None
         time.sleep(2.0)
-        cpu0, t0 = proc_cpu_s(procs.server.pid), time.monotonic()
+        cpu0, t0 = tree_cpu_s(procs.server.pid), time.monotonic()
         if scenario == "burst":
             f = asyncio.run(burst(base, args.live, args.burst))
         else:
             f = asyncio.run(ramp(base, args.ramp, args.hold_s))
-        cores = (proc_cpu_s(procs.server.pid) - cpu0) / (time.monotonic() - t0)
+        cores = (tree_cpu_s(procs.server.pid) - cpu0) / (time.monotonic() - t0)
     finally:
         procs.stop()
     print(f"\n{scenario}: server busy {cores:.2f} cores on average; errors: {len(f['errors'])}")

@@ -18,8 +18,9 @@ processes compare). Figures:
    caller->agent = emulator receipt - simulator send;
    agent->caller = simulator receipt - emulator send;
 2. frames lost / reordered (or duplicated) per direction;
-3. server CPU (utime+stime from /proc/<pid>/stat) per call-second, in the steady
-   window (all N calls streaming) and over the whole run (setup and teardown too);
+3. server CPU (utime+stime from /proc/<pid>/stat, its workers' included) per
+   call-second, in the steady window (all N calls streaming) and over the whole run
+   (setup and teardown too);
 4. barge-in: simulator receipt of `clear` - emulator send of `UserStartedSpeaking`
    (two socket transits plus the server's turnaround);
 5. tool turnaround: emulator send of `FunctionCallRequest` (check_available_slots,
@@ -87,6 +88,51 @@ def proc_cpu_s(pid: int) -> float:
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _proc_stats() -> dict[int, list[str]]:
+    """The fields after `comm` of every /proc/<pid>/stat (field 4, ppid, is [1])."""
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        stats[int(entry.name)] = stat[stat.rindex(")") + 2 :].split()
+    return stats
+
+
+def _tree(pid: int, stats: dict[int, list[str]]) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for child, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(child)
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        if current in stats:
+            found.append(current)
+            pending.extend(children.get(current, []))
+    return found
+
+
+def tree_pids(pid: int) -> list[int]:
+    """`pid` and its live descendants."""
+    return _tree(pid, _proc_stats())
+
+
+def tree_cpu_s(pid: int) -> float:
+    """utime + stime of `pid` and of every live descendant, plus the reaped ones' (their
+    parents' cutime + cstime), in seconds.
+
+    `serve --workers N` is a parent and N worker processes: `proc_cpu_s` of the parent
+    alone misses the work. A reaped worker's time moves into its parent's cutime/cstime,
+    so the sum does not drop when one exits.
+    """
+    stats = _proc_stats()
+    ticks = sum(int(v) for p in _tree(pid, stats) for v in stats[p][11:15])
+    return ticks / CLK_TCK
 
 
 def proc_status_kb(pid: int, key: str) -> int:
@@ -333,10 +379,15 @@ def start_server(
     agent_url: str,
     extra_env: dict[str, str] | None = None,
     extra_args: tuple[str, ...] = (),
+    *,
+    workers: int,
 ) -> tuple[str, list[str]]:
+    """The server with `--workers`, always given: its default on Postgres is one per
+    core, and figures of one process and of several do not compare."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port), *extra_args]
+    command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)]
+    command += ["--workers", str(workers), *extra_args]
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -397,7 +448,7 @@ async def drive(n: int, seconds: float, base: str, server_pid: int, emu_pid: int
     stop = asyncio.Event()
     probe = asyncio.create_task(lag_probe(lags, stop))
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    cpu0 = proc_cpu_s(server_pid)
+    cpu0 = tree_cpu_s(server_pid)
     t0 = loop.time()
     steady: dict[str, Any] = {}
 
@@ -418,7 +469,7 @@ async def drive(n: int, seconds: float, base: str, server_pid: int, emu_pid: int
             return
         begin = (
             loop.time(),
-            proc_cpu_s(server_pid),
+            tree_cpu_s(server_pid),
             proc_cpu_s(emu_pid),
             time.process_time(),
             machine_ticks(),
@@ -431,7 +482,7 @@ async def drive(n: int, seconds: float, base: str, server_pid: int, emu_pid: int
                 return
         end = (
             loop.time(),
-            proc_cpu_s(server_pid),
+            tree_cpu_s(server_pid),
             proc_cpu_s(emu_pid),
             time.process_time(),
             machine_ticks(),
@@ -478,7 +529,7 @@ async def drive(n: int, seconds: float, base: str, server_pid: int, emu_pid: int
         results = await asyncio.wait_for(asyncio.gather(*calls), timeout=ramp_s + seconds + 120)
         await sampler
     t_end = loop.time()
-    cpu1 = proc_cpu_s(server_pid)
+    cpu1 = tree_cpu_s(server_pid)
     stop.set()
     await probe
     return {
@@ -702,12 +753,12 @@ def run_once(
     procs = Processes(workdir)
     try:
         agent_url = start_emulator(procs, seconds, tools)
-        base, command = start_server(procs, database_url, agent_url)
+        base, command = start_server(procs, database_url, agent_url, workers=1)
         assert procs.server is not None
         assert procs.emulator is not None
-        idle0 = proc_cpu_s(procs.server.pid)
+        idle0 = tree_cpu_s(procs.server.pid)
         time.sleep(IDLE_PROBE_S)  # the idle server's own CPU, for the marginal figure
-        idle_cores = (proc_cpu_s(procs.server.pid) - idle0) / IDLE_PROBE_S
+        idle_cores = (tree_cpu_s(procs.server.pid) - idle0) / IDLE_PROBE_S
         profiler = None
         if profile is not None:
             profile.mkdir(parents=True, exist_ok=True)

@@ -116,6 +116,8 @@ class CallRecord:
     """From just before the voice webhook to the first agent audio at the caller."""
     setup_done_ns: int | None = None
     rtts: list[tuple[int, int]] = field(default_factory=list)
+    unechoed: int = 0
+    """Frames sent and never echoed back (within 2 s of the last one)."""
     error: str | None = None
 
 
@@ -181,6 +183,7 @@ async def echo_call(
     finally:
         if sim is not None:
             rec.rtts = sim.rtts
+            rec.unechoed = len(sim.sent_ns)
             await sim.close()
     return rec
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.calls import Processes, proc_cpu_s, start_profiler, start_server, top_frames
+from benchmarks.calls import Processes, start_profiler, start_server, top_frames, tree_cpu_s
 from benchmarks.echo_calls import (
     CLOUD_DELAYS,
     CallRecord,
@@ -95,17 +95,17 @@ def main() -> None:
             )
             env = {"DEEPGRAM_SPEAK_URL": f"{speak_url}/v1/speak"}
             env.update(kv.split("=", 1) for kv in args.server_env)
-            base, _ = start_server(procs, database_url, agent_url, extra_env=env)
+            base, _ = start_server(procs, database_url, agent_url, extra_env=env, workers=1)
             assert procs.server is not None
             time.sleep(2.0)  # let start-up work (a greeting synthesised at start) settle
             profiler = None
             if args.profile is not None:
                 args.profile.mkdir(parents=True, exist_ok=True)
                 profiler = start_profiler(procs.server.pid, args.profile / "greeting.txt")
-            cpu0 = proc_cpu_s(procs.server.pid)
+            cpu0 = tree_cpu_s(procs.server.pid)
             records = asyncio.run(drive(args.calls, args.concurrency, base, args.gap_s))
             time.sleep(1.0)  # teardown of the last call
-            cpu = proc_cpu_s(procs.server.pid) - cpu0
+            cpu = tree_cpu_s(procs.server.pid) - cpu0
             if profiler is not None:
                 import signal
 

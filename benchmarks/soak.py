@@ -352,7 +352,7 @@ def main() -> None:
             if args.max_concurrent_calls:
                 os.environ["MAX_CONCURRENT_CALLS"] = str(args.max_concurrent_calls)
             agent_url = start_emulator(procs, args.seconds, module="benchmarks.soak_emulator")
-            base, _command = start_server(procs, database_url, agent_url)
+            base, _command = start_server(procs, database_url, agent_url, workers=1)
             assert procs.server is not None
             assert procs.emulator is not None
             target = Target(
