@@ -106,7 +106,7 @@ def run(scenario: str, args: argparse.Namespace, database_url: str) -> None:
         )
         env = {"DEEPGRAM_SPEAK_URL": f"{speak_url}/v1/speak"}
         env.update(kv.split("=", 1) for kv in args.server_env)
-        base, _ = start_server(procs, database_url, agent_url, extra_env=env, workers=1)
+        base, _ = start_server(procs, database_url, agent_url, extra_env=env, workers=args.workers)
         assert procs.server is not None
         time.sleep(2.0)
         cpu0, t0 = tree_cpu_s(procs.server.pid), time.monotonic()
@@ -134,6 +134,9 @@ def main() -> None:
         prog="python -m benchmarks.burst",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server worker processes (default 1)"
     )
     parser.add_argument("--only", choices=["burst", "ramp"])
     parser.add_argument("--live", type=int, default=50)

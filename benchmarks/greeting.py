@@ -62,6 +62,9 @@ def main() -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server worker processes (default 1)"
+    )
     parser.add_argument("--calls", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=1, help="calls at a time")
     parser.add_argument("--gap-s", type=float, default=0.150, help="webhook answer -> stream")
@@ -95,7 +98,9 @@ def main() -> None:
             )
             env = {"DEEPGRAM_SPEAK_URL": f"{speak_url}/v1/speak"}
             env.update(kv.split("=", 1) for kv in args.server_env)
-            base, _ = start_server(procs, database_url, agent_url, extra_env=env, workers=1)
+            base, _ = start_server(
+                procs, database_url, agent_url, extra_env=env, workers=args.workers
+            )
             assert procs.server is not None
             time.sleep(2.0)  # let start-up work (a greeting synthesised at start) settle
             profiler = None
