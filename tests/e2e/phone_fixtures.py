@@ -178,11 +178,16 @@ async def phone_line(
     *,
     deepgram_key: str | None = DEEPGRAM_KEY,
     record_audio: bool = False,
+    agent_welcome_delay_s: float = 0.0,
     **settings: Any,
 ) -> AsyncIterator[PhoneLine]:
-    """Emulator, then the server (in a thread, with its own event loop), then a client."""
+    """Emulator (its handshake taking `agent_welcome_delay_s`), then the server (in a
+    thread, with its own event loop), then a client."""
     async with DeepgramEmulator(
-        api_key=DEEPGRAM_KEY, script=script, record_audio=record_audio
+        api_key=DEEPGRAM_KEY,
+        script=script,
+        record_audio=record_audio,
+        welcome_delay_s=agent_welcome_delay_s,
     ) as emulator:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -92,3 +92,32 @@ async def test_when_the_greeting_cannot_be_synthesised_the_agent_says_it(
             await sim.send_stop()
             await sim.wait_closed()
         assert kept_files(tmp_path / "speech") == []
+
+
+async def test_a_stream_with_no_agent_opened_ahead_still_plays_the_greeting_at_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Nothing opened ahead (as when the webhook reached another worker or instance), and
+    # an agent whose handshake takes a second: the greeting does not wait for it.
+    with FakeDeepgramSpeak(api_key=DEEPGRAM_KEY) as speak:
+        async with phone_line(
+            database_url,
+            [WaitForClose()],
+            greeting_audio=True,
+            agent_preconnect=False,
+            agent_welcome_delay_s=1.0,
+            deepgram_speak_url=speak.speak_url,
+            frontdesk_data_dir=tmp_path,
+        ) as line:
+            expected = speak.audio_for(GREETING, "mulaw", 8000)
+            sim = await line.dial_in(new_call(from_number="+14155550123"))
+            await sim.wait_for_audio(len(expected))
+            assert bytes(sim.audio[: len(expected)]) == expected
+            assert all(s.settings is None for s in line.emulator.sessions)  # still opening
+            session = await line.emulator.session(0)
+            await session.wait_until(lambda: session.settings is not None)
+            assert session.settings is not None
+            assert session.settings.agent.greeting is None  # told it was said
+            await sim.send_stop()
+            await sim.wait_closed()
+            sim.assert_no_violations()

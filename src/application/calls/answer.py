@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -13,7 +14,7 @@ from application.calls.events import CallEnded, CallObserver
 from application.calls.limits import SessionLimits
 from application.calls.outcome import outcome_for
 from application.calls.session import CallSession
-from application.calls.warm_agents import WarmAgents
+from application.calls.warm_agents import HeldConnection, WarmAgents
 from application.errors import StorageUnavailable
 from application.ports import (
     AgentConnection,
@@ -126,11 +127,17 @@ class AnswerCall:
             briefing, connection = prepared
         else:
             briefing = await self._briefer(call.from_number, leg.audio_format, synthesise=False)
-            try:
-                connection = await self.voice_agent.connect(briefing.profile, leg.audio_format)
-            except AgentUnavailable as exc:
-                log.error("voice agent unavailable: %s", exc)
-                return await self._give_up(call, leg)
+            if briefing.opening is not None:
+                # The greeting is at hand: it plays while the agent opens, as it does for
+                # one opened ahead (a failure to open then comes as `AgentFailed`).
+                opening = self.voice_agent.connect(briefing.profile, leg.audio_format)
+                connection = HeldConnection(asyncio.create_task(opening, name="agent-open"))
+            else:
+                try:
+                    connection = await self.voice_agent.connect(briefing.profile, leg.audio_format)
+                except AgentUnavailable as exc:
+                    log.error("voice agent unavailable: %s", exc)
+                    return await self._give_up(call, leg)
         profile = briefing.profile
         session = CallSession(
             call=call,
