@@ -160,6 +160,8 @@ class Supervisor:
         )
         process.start()
         self._workers[index] = process
+        if self._stopping is not None and process.pid is not None:
+            os.kill(process.pid, self._stopping)  # the signal came while it was starting
 
     def close(self) -> None:
         self._calls.close()
