@@ -40,6 +40,19 @@ from tests.support.metrics_text import sample
 from tests.support.twilio_simulator import SimulatedCall, new_call
 
 WORKERS = {"WORKERS": "2", "LOG_LEVEL": "INFO", "LOG_FORMAT": "json"}
+ENDS_AT_ONCE: Script = [
+    Say("Hello", audio_bytes=800),
+    CallFunction("end_call"),
+    Say("Goodbye", audio_bytes=800),
+    WaitForClose(),
+]
+ENDS_WHEN_ANSWERED: Script = [
+    Say("Hello", audio_bytes=800),
+    ExpectAudio(3200),
+    CallFunction("end_call"),
+    Say("Goodbye", audio_bytes=800),
+    WaitForClose(),
+]
 MOST_CALLS = 24
 """Calls a test places at most while waiting for both workers to have taken one."""
 
@@ -137,13 +150,7 @@ async def a_whole_call(server: ServerProcess, caller: str) -> None:
 async def test_calls_run_on_both_workers_streams_cross_them_and_metrics_count_every_worker(
     database_url: str, tmp_path: Path
 ) -> None:
-    script: Script = [
-        Say("Hello", audio_bytes=800),
-        CallFunction("end_call"),
-        Say("Goodbye", audio_bytes=800),
-        WaitForClose(),
-    ]
-    async with two_workers(database_url, script, tmp_path) as server:
+    async with two_workers(database_url, ENDS_AT_ONCE, tmp_path) as server:
         made = 0
 
         async def scrape() -> str:
@@ -191,14 +198,9 @@ async def test_calls_run_on_both_workers_streams_cross_them_and_metrics_count_ev
 async def test_sigterm_drains_every_worker_and_the_supervisor_exits_0(
     database_url: str, tmp_path: Path
 ) -> None:
-    script: Script = [
-        Say("Hello", audio_bytes=800),
-        ExpectAudio(3200),
-        CallFunction("end_call"),
-        Say("Goodbye", audio_bytes=800),
-        WaitForClose(),
-    ]
-    async with two_workers(database_url, script, tmp_path, DRAIN_TIMEOUT_S="30") as server:
+    async with two_workers(
+        database_url, ENDS_WHEN_ANSWERED, tmp_path, DRAIN_TIMEOUT_S="30"
+    ) as server:
         line, live = server.line, list[SimulatedCall]()
         while set(calls_started(server).values()) != {0, 1} and len(live) < MOST_CALLS:
             call = await line.dial_in(new_call(from_number=f"+1415555{len(live):04d}"))
@@ -234,14 +236,9 @@ def turned_away(server: ServerProcess, reason: str) -> dict[str, int]:
 async def test_the_call_limit_is_the_hosts_across_workers(
     database_url: str, tmp_path: Path
 ) -> None:
-    script: Script = [
-        Say("Hello", audio_bytes=800),
-        ExpectAudio(3200),
-        CallFunction("end_call"),
-        Say("Goodbye", audio_bytes=800),
-        WaitForClose(),
-    ]
-    async with two_workers(database_url, script, tmp_path, MAX_CONCURRENT_CALLS="1") as server:
+    async with two_workers(
+        database_url, ENDS_WHEN_ANSWERED, tmp_path, MAX_CONCURRENT_CALLS="1"
+    ) as server:
         line = server.line
         live = await line.dial_in(new_call(from_number="+14155550123"))
         await live.wait_for_audio(800)
@@ -263,13 +260,7 @@ async def test_the_call_limit_is_the_hosts_across_workers(
 async def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(
     database_url: str, tmp_path: Path
 ) -> None:
-    script: Script = [
-        Say("Hello", audio_bytes=800),
-        CallFunction("end_call"),
-        Say("Goodbye", audio_bytes=800),
-        WaitForClose(),
-    ]
-    async with two_workers(database_url, script, tmp_path) as server:
+    async with two_workers(database_url, ENDS_AT_ONCE, tmp_path) as server:
         before = serving_processes(server)
         os.kill(before[0], signal.SIGKILL)
         async with asyncio.timeout(30):
@@ -296,8 +287,7 @@ def gone(pid: int) -> bool:
 async def test_workers_whose_supervisor_is_killed_drain_and_exit(
     database_url: str, tmp_path: Path
 ) -> None:
-    script: Script = [Say("Hello", audio_bytes=800), WaitForClose()]
-    async with two_workers(database_url, script, tmp_path) as server:
+    async with two_workers(database_url, ENDS_AT_ONCE, tmp_path) as server:
         workers = serving_processes(server)
         server.process.kill()  # no signal is passed on: the kernel tells the workers
         await server.process.wait()
