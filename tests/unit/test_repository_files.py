@@ -51,16 +51,25 @@ def test_the_docs_link_nothing_outside_the_repository_or_the_work_behind_it() ->
     assert found == []
 
 
+def table_rows(page: str, heading: str) -> list[list[str]]:
+    table = page.split(f"## {heading}", 1)[1].split("\n\n", 2)[1]
+    rows = [row for row in table.splitlines()[2:] if row.startswith("|")]
+    return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows]
+
+
 def test_the_performance_page_is_a_reference_with_a_command_for_every_figure() -> None:
     page = (ROOT / "docs" / "performance.md").read_text()
     assert len(page.splitlines()) <= 150
-    table = page.split("## Current figures", 1)[1].split("\n\n", 2)[1]
-    rows = [row for row in table.splitlines()[2:] if row.startswith("|")]
-    assert len(rows) >= 8
-    for row in rows:
-        figure, value, command, when = (cell.strip() for cell in row.strip("|").split(" | "))
-        assert all((figure, value, when)), row
-        assert "`" in command, row  # a command to reproduce it
+    goals = table_rows(page, "Goals and figures")
+    assert len(goals) >= 10
+    for figure, goal, now, _before, command in goals:
+        assert all((figure, goal, now)), figure
+        assert "`" in command or "not shown" in now, figure  # a command to reproduce it
+    others = table_rows(page, "Other figures")
+    assert len(others) >= 5
+    for figure, value, command, when in others:
+        assert all((figure, value, when)), figure
+        assert "`" in command, figure
 
 
 def test_troubleshooting_quotes_the_log_line_a_missing_deepgram_key_really_gives() -> None:
