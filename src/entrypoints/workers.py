@@ -22,6 +22,7 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -33,6 +34,8 @@ from multiprocessing.context import ForkContext, ForkProcess
 from multiprocessing.sharedctypes import SynchronizedArray
 from types import FrameType
 from typing import Any
+
+from pydantic import SecretStr
 
 from entrypoints.host_calls import HostCallState, SharedHostCalls
 from entrypoints.settings import Settings
@@ -120,6 +123,12 @@ def drain_when_orphaned(supervisor: int) -> None:
 
 class Supervisor:
     def __init__(self, settings: Settings, count: int) -> None:
+        if settings.console_secret is None:
+            # A console form one worker made may be posted to another: they must sign
+            # alike (one random secret for the instance, as one process has).
+            settings = settings.model_copy(
+                update={"console_secret": SecretStr(secrets.token_hex(32))}
+            )
         self._settings, self._count = settings, count
         self._context: ForkContext = multiprocessing.get_context("fork")
         self._calls = HostCallState(self._context, count, settings.max_concurrent_calls)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -297,3 +298,41 @@ async def test_workers_whose_supervisor_is_killed_drain_and_exit(
                 if all(gone(pid) for pid in workers.values()):
                     break
                 await asyncio.sleep(0.05)  # polling the workers' exit
+
+
+def served_by(server: ServerProcess, request: str) -> list[int]:
+    """The worker of each `request` ("GET /path"), in order, from uvicorn's access log."""
+    return [
+        line["worker"]
+        for line in log_lines(server)
+        if line.get("logger") == "uvicorn.access" and f'"{request}' in line["event"]
+    ]
+
+
+async def test_a_console_form_made_by_one_worker_is_accepted_by_the_other(
+    database_url: str, tmp_path: Path
+) -> None:
+    # No CONSOLE_SECRET set: the instance's workers still sign their forms alike.
+    async with two_workers(database_url, ENDS_AT_ONCE, tmp_path) as server:
+        for attempt in range(MOST_CALLS):
+            async with httpx.AsyncClient(
+                base_url=server.line.base_url,
+                limits=httpx.Limits(max_keepalive_connections=0),
+                timeout=10,
+            ) as browser:
+                form = await browser.get("/console/login")
+                token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
+                assert token is not None
+                sent = await browser.post(
+                    "/console/login",
+                    data={"_csrf_token": token[1], "email": f"nobody{attempt}@example.com"},
+                )
+            assert sent.status_code in (401, 429), sent.text  # not 403: the token held
+            await logged(server, lambda event: '"POST /console/login' in event, attempt + 1)
+            made, posted = (
+                served_by(server, "GET /console/login"),
+                served_by(server, "POST /console/login"),
+            )
+            if made[-1] != posted[-1]:
+                return
+        raise AssertionError("every form was posted back to the worker that made it")
