@@ -49,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -388,7 +388,15 @@ def start_server(
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)]
     command += ["--workers", str(workers), *extra_args]
-    env = {
+    env = server_env(database_url, agent_url, base, extra_env)
+    return launch_server(procs, command, env, base), command
+
+
+def server_env(
+    database_url: str, agent_url: str, base: str, extra_env: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment every benchmarked server runs with (its settings)."""
+    return {
         **os.environ,
         "DATABASE_URL": database_url,
         "PUBLIC_URL": base,
@@ -401,6 +409,10 @@ def start_server(
         "MAX_CONCURRENT_CALLS": "100000",
         **(extra_env or {}),
     }
+
+
+def launch_server(procs: Processes, command: list[str], env: dict[str, str], base: str) -> str:
+    """Start `command` as the server and return `base` once its /healthz answers 200."""
     log = open(procs.workdir / "server.log", "wb")  # noqa: SIM115
     procs.logs.append(log)
     procs.server = subprocess.Popen(
@@ -412,7 +424,7 @@ def start_server(
             break
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return base, command
+                return base
         time.sleep(0.1)
     raise RuntimeError("server did not start: " + (procs.workdir / "server.log").read_text())
 
@@ -746,14 +758,27 @@ def top_frames(raw: Path, limit: int = 25) -> list[str]:
     return lines
 
 
+ServerStarter = Callable[[Processes, str, str], tuple[str, list[str]]]
+"""Starts the server for (procs, database URL, agent URL): its base URL and command."""
+
+
+def serve_one_process(procs: Processes, database_url: str, agent_url: str) -> tuple[str, list[str]]:
+    return start_server(procs, database_url, agent_url, workers=1)
+
+
 def run_once(
-    n: int, seconds: float, database_url: str, profile: Path | None = None, tools: bool = True
+    n: int,
+    seconds: float,
+    database_url: str,
+    profile: Path | None = None,
+    tools: bool = True,
+    start: ServerStarter = serve_one_process,
 ) -> tuple[dict[str, Any], list[str]]:
     workdir = Path(tempfile.mkdtemp(prefix=f"frontdesk-bench-{n}-"))
     procs = Processes(workdir)
     try:
         agent_url = start_emulator(procs, seconds, tools)
-        base, command = start_server(procs, database_url, agent_url, workers=1)
+        base, command = start(procs, database_url, agent_url)
         assert procs.server is not None
         assert procs.emulator is not None
         idle0 = tree_cpu_s(procs.server.pid)
@@ -767,7 +792,8 @@ def run_once(
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(timeout=60)
-        hwm = proc_status_kb(procs.server.pid, "VmHWM")
+        # the largest process of the server's tree (a server may run its app in a child)
+        hwm = max(proc_status_kb(pid, "VmHWM") for pid in tree_pids(procs.server.pid))
         procs.emulator.send_signal(signal.SIGTERM)
         procs.emulator.wait(timeout=60)
         emu = json.loads((workdir / "emulator.json").read_text())
