@@ -109,10 +109,11 @@ def run_server(
     )
 
     def serving() -> None:
-        if host is not None:
+        warm = container.warm_agents()
+        if host is not None and warm is not None:
             # A call this worker admitted whose stream went to another worker: the
-            # agent conversation opened for it here will not be taken.
-            host.watch(lambda call_ref: container.answer_call().forget(*call_ref.split(":", 1)))
+            # agent conversation opened for it here (under the same key) will not be taken.
+            host.watch(warm.discard)
         if on_serving is not None:
             on_serving()
 

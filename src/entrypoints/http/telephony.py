@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from application.calls.admission import CallStatusReport, IncomingCall
+from application.calls.answer import call_key
 from application.calls.outcome import busy_outcome, outcome_for
 from application.errors import StorageUnavailable
 from application.ports import TELEPHONE_AUDIO, CallLeg, CallOutcome
@@ -42,10 +43,6 @@ class TurnedAway:
     outcome: CallOutcome
 
 
-def capacity_key(carrier: str, carrier_call_id: str) -> str:
-    return f"{carrier}:{carrier_call_id}"
-
-
 class CallGateway:
     """The carrier-neutral half of the call entrypoints, for one process."""
 
@@ -61,7 +58,7 @@ class CallGateway:
         """Admit the call (a place reserved, a one-time stream token issued) or turn it
         away: no agent configured, over capacity, draining, or the database out of
         reach. A turned-away call is recorded when the database allows it."""
-        key = capacity_key(incoming.carrier, incoming.carrier_call_id)
+        key = call_key(incoming.carrier, incoming.carrier_call_id)
         if not self._container.agent_configured():
             log.error("no voice agent is configured: the call is turned away")
             return await self._turn_away(
@@ -106,7 +103,7 @@ class CallGateway:
         instance's capacity only once the token has been accepted. `on_claimed` is told
         then (a carrier that tells its caller the call is up, like the softphone).
         True when the stream was the call (its token was good)."""
-        key = capacity_key(leg.carrier, leg.carrier_call_id)
+        key = call_key(leg.carrier, leg.carrier_call_id)
         task = asyncio.current_task()
         live = False
 
@@ -144,13 +141,13 @@ class CallGateway:
         except StorageUnavailable:
             step = NextStep.APOLOGISE
         finally:
-            self._capacity.handed_off(capacity_key(carrier, carrier_call_id))
+            self._capacity.handed_off(call_key(carrier, carrier_call_id))
         return outcome_for(step, self._desk())
 
     def handed_off(self, carrier: str, carrier_call_id: str) -> None:
         """The caller has been told what follows the stream by the stream itself (the
         softphone's `end` frame): no after-stream request is coming."""
-        self._capacity.handed_off(capacity_key(carrier, carrier_call_id))
+        self._capacity.handed_off(call_key(carrier, carrier_call_id))
 
     async def record_status(self, report: CallStatusReport) -> None:
         if report.final:
