@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import text
 
 from adapters.sql import Database
-from adapters.sql import database as database_module
 from tests.support.tcp_proxy import TcpProxy, proxied_database
 
 POOL_SIZE = 4
@@ -80,23 +79,3 @@ async def test_sqlite_has_no_pool_to_warm(tmp_path: Path) -> None:
         assert await database.warm_up() == 0
     finally:
         await database.dispose()
-
-
-async def writes_for_one_query(proxy: TcpProxy, database: Database) -> int:
-    before = proxy.client_writes
-    async with database.engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
-    return proxy.client_writes - before
-
-
-@pytest.mark.parametrize("engine_name", ["postgres"])
-async def test_a_connection_used_moments_ago_is_not_pinged_and_an_idle_one_is(
-    counted: tuple[TcpProxy, Database], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    proxy, database = counted
-    await writes_for_one_query(proxy, database)  # the pool has a connection, just returned
-    recent = await writes_for_one_query(proxy, database)
-    monkeypatch.setattr(database_module, "IDLE_PING_S", 0.0)  # every one counts as idle
-    idle = await writes_for_one_query(proxy, database)
-    # The ping is a begin, a `;` and a rollback: round trips a recent connection skips.
-    assert idle >= recent + 3

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -30,41 +29,11 @@ DEFAULT_POOL_SIZE = 10
 log = logging.getLogger(__name__)
 
 
-IDLE_PING_S = 10.0
-"""A pooled Postgres connection unused this long is pinged before it is used again."""
-_RETURNED_AT = "frontdesk_returned_at"
-
-
-def _check_before_use(engine: AsyncEngine) -> None:
-    pool = engine.sync_engine.pool
-
-    @event.listens_for(pool, "checkin")
-    def returned(_: Any, record: Any) -> None:
-        record.info[_RETURNED_AT] = time.monotonic()
-
-    @event.listens_for(pool, "checkout")
-    def check(connection: Any, record: Any, _: Any) -> None:
-        is_closed = getattr(connection.driver_connection, "is_closed", None)  # asyncpg's
-        if is_closed is not None and is_closed():
-            raise DisconnectionError("the server closed this connection")
-        returned_at = record.info.get(_RETURNED_AT)
-        if returned_at is None or time.monotonic() - returned_at < IDLE_PING_S:
-            return  # new, or used moments ago
-        try:
-            connection.ping()
-        except Exception as error:
-            raise DisconnectionError(f"ping failed: {type(error).__name__}") from error
-
-
 class Database:
     """Owns the engine; `dispose` it at shutdown.
 
-    Postgres (asyncpg): a pooled connection is checked before use, so a restarted
-    server is picked up without restarting the process: one the driver knows closed (the
-    server ended it) is replaced at once, and one idle for `IDLE_PING_S` is pinged first.
-    A connection used moments ago is trusted: SQLAlchemy's own pre-ping costs three round
-    trips (begin, `;`, rollback) on every checkout, a tenth of the server's CPU when calls
-    arrive in a burst. SQLite runs every transaction as
+    Postgres (asyncpg) pings pooled connections before use, so a restarted server is
+    picked up without restarting the process. SQLite runs every transaction as
     `BEGIN IMMEDIATE`: writers queue on the file lock (up to the busy timeout) instead of
     failing with "database is locked" when they upgrade a read lock.
     """
@@ -85,9 +54,12 @@ class Database:
         if parsed.get_driver_name() == "asyncpg":
             connect_args["timeout"] = POSTGRES_CONNECT_TIMEOUT_S
         engine = create_async_engine(
-            parsed, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args
+            parsed,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args=connect_args,
         )
-        _check_before_use(engine)
         return cls(engine, pool_size=pool_size)
 
     @property
